@@ -1,0 +1,209 @@
+// Package activities holds the side effects of the payment saga. Each method is one step:
+// one database transaction or one Toss call, safe to run again with the same input, because
+// Temporal runs an activity at least once.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/store"
+	"github.com/paysaga/paysaga/toss"
+)
+
+// Activities carries what the steps need. Workflows refer to its methods by value, so the
+// worker registers one instance and tests build it with real or test dependencies.
+type Activities struct {
+	Store *store.Store
+	Toss  *toss.Client
+}
+
+// BeginConfirm moves the order to CONFIRMING and binds the paymentKey to it. The API
+// checked the same things already; they are checked again here because the workflow must
+// not trust its caller, and the unique paymentKey column is what stops one payment from
+// paying two orders when two requests race.
+func (a *Activities) BeginConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.OrderFacts, error) {
+	order, err := a.Store.GetOrder(ctx, claim.OrderID)
+	if err != nil {
+		return paysaga.OrderFacts{}, classify(err)
+	}
+	if order.UserID != claim.UserID {
+		return paysaga.OrderFacts{}, classify(paysaga.Errorf(paysaga.CodeOrderNotFound, "order %s not found", claim.OrderID))
+	}
+	if !order.Amount.Equal(claim.Amount) {
+		return paysaga.OrderFacts{}, classify(paysaga.Errorf(paysaga.CodeAmountMismatch,
+			"amount %s does not match the order's %s", claim.Amount, order.Amount))
+	}
+	facts := order.Facts()
+	order, err = a.Store.BeginConfirm(ctx, claim.OrderID, claim.PaymentKey, paysaga.Evidence{Client: &claim, DB: &facts})
+	if err != nil {
+		return paysaga.OrderFacts{}, classify(err)
+	}
+	return order.Facts(), nil
+}
+
+// ReserveStock takes the order's quantity from the product's stock, once per order.
+func (a *Activities) ReserveStock(ctx context.Context, orderID string) error {
+	return classify(a.Store.ReserveStock(ctx, orderID))
+}
+
+// ReleaseStock gives a reservation back; it undoes ReserveStock and is safe to repeat.
+func (a *Activities) ReleaseStock(ctx context.Context, orderID string) error {
+	return classify(a.Store.ReleaseStock(ctx, orderID))
+}
+
+// FetchPayment reads what Toss holds for the order: before confirming, to verify that the
+// customer authenticated exactly this payment, and after an unknown confirm outcome, to
+// learn whether money moved.
+func (a *Activities) FetchPayment(ctx context.Context, orderID string) (paysaga.PaymentFacts, error) {
+	p, err := a.Toss.GetPaymentByOrderID(ctx, orderID)
+	if err != nil {
+		return paysaga.PaymentFacts{}, tossError("fetch payment", orderID, err)
+	}
+	return p.Facts(), nil
+}
+
+// ConfirmPayment asks Toss to approve the payment. The Idempotency-Key is derived from the
+// order, so every retry — after a timeout, a 5xx or a worker crash — is the same request to
+// Toss and can never charge twice.
+func (a *Activities) ConfirmPayment(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.PaymentFacts, error) {
+	p, err := a.Toss.Confirm(ctx, toss.ConfirmRequest{
+		PaymentKey: claim.PaymentKey,
+		OrderID:    claim.OrderID,
+		Amount:     claim.Amount,
+	}, ConfirmIdempotencyKey(claim.OrderID))
+	if err != nil {
+		return paysaga.PaymentFacts{}, tossError("confirm payment", claim.OrderID, err)
+	}
+	return p.Facts(), nil
+}
+
+// CancelInput names the charge to undo and why.
+type CancelInput struct {
+	OrderID string
+	Reason  string
+}
+
+// CancelPayment undoes a confirm if, and only if, Toss holds a charge for the order. It is
+// the compensation for ConfirmPayment, registered before the confirm is sent because a
+// confirm can time out after Toss approved: reading first makes it right in every case.
+func (a *Activities) CancelPayment(ctx context.Context, in CancelInput) (paysaga.PaymentFacts, error) {
+	p, err := a.Toss.GetPaymentByOrderID(ctx, in.OrderID)
+	var tossErr *toss.Error
+	if errors.As(err, &tossErr) && tossErr.Code == "NOT_FOUND_PAYMENT" {
+		return paysaga.PaymentFacts{OrderID: in.OrderID}, nil
+	}
+	if err != nil {
+		return paysaga.PaymentFacts{}, tossError("read payment before cancel", in.OrderID, err)
+	}
+	switch p.Status {
+	case paysaga.PaymentDone, paysaga.PaymentPartialCanceled:
+	default:
+		// Not approved (or already cancelled): there is no money to give back.
+		return p.Facts(), nil
+	}
+	p, err = a.Toss.Cancel(ctx, p.PaymentKey, toss.CancelRequest{CancelReason: in.Reason}, CompensationCancelIdempotencyKey(in.OrderID))
+	if errors.As(err, &tossErr) && tossErr.Code == "ALREADY_CANCELED_PAYMENT" {
+		return a.FetchPayment(ctx, in.OrderID)
+	}
+	if err != nil {
+		return paysaga.PaymentFacts{}, tossError("cancel payment", in.OrderID, err)
+	}
+	return p.Facts(), nil
+}
+
+// CompleteInput is an approval that passed verification.
+type CompleteInput struct {
+	Claim paysaga.ConfirmClaim
+	Order paysaga.OrderFacts
+	Toss  paysaga.PaymentFacts
+}
+
+// CompletePayment records the approval: CONFIRMING → PAID. Money has moved, so the workflow
+// retries this for as long as the database is down instead of refunding the customer.
+func (a *Activities) CompletePayment(ctx context.Context, in CompleteInput) (paysaga.Order, error) {
+	order, err := a.Store.CompletePayment(ctx, in.Claim.OrderID, in.Toss,
+		paysaga.Evidence{Client: &in.Claim, DB: &in.Order, Toss: &in.Toss})
+	if err != nil {
+		return paysaga.Order{}, classify(err)
+	}
+	return order, nil
+}
+
+// FailInput is why a confirm ended without a charge, and what that was decided on.
+type FailInput struct {
+	OrderID  string
+	Code     string
+	Message  string
+	Evidence paysaga.Evidence
+}
+
+// FailPayment records that the confirm ended with nothing charged (or the charge cancelled).
+func (a *Activities) FailPayment(ctx context.Context, in FailInput) error {
+	_, err := a.Store.FailPayment(ctx, in.OrderID, in.Code, in.Message, in.Evidence)
+	return classify(err)
+}
+
+// MarkNeedsAttention records that a compensation could not finish and a person must look.
+func (a *Activities) MarkNeedsAttention(ctx context.Context, in FailInput) error {
+	_, err := a.Store.MarkNeedsAttention(ctx, in.OrderID, in.Code, in.Message, in.Evidence)
+	return classify(err)
+}
+
+// EventInput is an audit line that changes no state, such as an operator's note.
+type EventInput struct {
+	OrderID  string
+	Type     string
+	Evidence paysaga.Evidence
+}
+
+// RecordEvent appends to the order's audit trail.
+func (a *Activities) RecordEvent(ctx context.Context, in EventInput) error {
+	return classify(a.Store.RecordEvent(ctx, in.OrderID, in.Type, in.Evidence))
+}
+
+// ConfirmIdempotencyKey is the one key every confirm attempt for an order uses. Toss warns
+// that retrying with a different key after an error is unsafe; a derived key cannot differ.
+func ConfirmIdempotencyKey(orderID string) string { return "paysaga-confirm-" + orderID }
+
+// CompensationCancelIdempotencyKey is the key of the cancel that undoes a failed confirm.
+func CompensationCancelIdempotencyKey(orderID string) string {
+	return "paysaga-confirm-cancel-" + orderID
+}
+
+// classify turns domain failures into non-retryable application errors whose type is the
+// domain code, so the code reaches the workflow and the API unchanged. Anything else (the
+// database is down, a deadlock) is left retryable.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *paysaga.Error
+	if errors.As(err, &e) {
+		return temporal.NewNonRetryableApplicationError(e.Message, e.Code, nil)
+	}
+	return err
+}
+
+// tossError keeps unknown outcomes and transient refusals retryable (same key, same
+// request) and makes Toss's definite answers non-retryable, typed with Toss's own code.
+func tossError(op, orderID string, err error) error {
+	var e *toss.Error
+	if errors.As(err, &e) {
+		if toss.IsRetryable(err) {
+			return temporal.NewApplicationError(fmt.Sprintf("%s for %s: %s", op, orderID, e.Message), e.Code)
+		}
+		return temporal.NewNonRetryableApplicationError(e.Message, e.Code, nil)
+	}
+	if errors.Is(err, toss.ErrInvalidArgument) {
+		// Refused before sending (an empty key, say): no retry can fix the input.
+		return temporal.NewNonRetryableApplicationError(err.Error(), paysaga.CodeInvalidRequest, nil)
+	}
+	// No answer at all (connection refused, reset, timed out): retryable, and the outcome
+	// of a POST is unknown until a retry or a read settles it.
+	return temporal.NewApplicationError(fmt.Sprintf("%s for %s: %v", op, orderID, err), paysaga.CodeTossUnavailable)
+}

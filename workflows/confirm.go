@@ -1,0 +1,387 @@
+// Package workflows holds the payment saga as Temporal workflow code: deterministic, no I/O,
+// no clocks, no map iteration. Every side effect is an activity in package activities.
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/activities"
+)
+
+// TaskQueue is where payment workflows and their activities run.
+const TaskQueue = "paysaga-payments"
+
+// Signals and the query an operator uses on a parked payment (see docs/operations.md).
+const (
+	SignalRetryCompensation = "retry-compensation"
+	SignalResolve           = "resolve"
+	QueryStatus             = "status"
+)
+
+// Search attributes, so the Web UI and `temporal workflow list` can find a payment by its
+// order and see which payments need a person.
+var (
+	OrderIDKey       = temporal.NewSearchAttributeKeyKeyword("OrderId")
+	PaymentStatusKey = temporal.NewSearchAttributeKeyKeyword("PaymentStatus")
+)
+
+// WorkflowID is the one execution per order: a second confirm of the same order (a double
+// click, a refresh, a client retry) attaches to it instead of paying again.
+func WorkflowID(orderID string) string { return "payment:" + orderID }
+
+// ConfirmResult is the paid order as the API returns it.
+type ConfirmResult struct {
+	Order paysaga.Order
+}
+
+// ResolveRequest is an operator's decision on a payment whose compensation could not finish:
+// they have settled it by hand (refunded from the Toss console, say) and say so.
+type ResolveRequest struct {
+	Operator string
+	Note     string
+}
+
+// Status is what the status query answers.
+type Status struct {
+	OrderID string
+	Stage   paysaga.OrderStatus
+	Code    string `json:",omitempty"`
+	Message string `json:",omitempty"`
+}
+
+// The activities' methods are referenced through a nil pointer: only their names and
+// signatures matter to the workflow, the worker supplies the instance.
+var acts *activities.Activities
+
+// ConfirmPayment is the confirm saga: bind the payment to the order, reserve stock, verify
+// with Toss, confirm, verify again, record. Any failure after a step that changed something
+// runs that step's compensation, newest first.
+func ConfirmPayment(ctx workflow.Context, claim paysaga.ConfirmClaim) (ConfirmResult, error) {
+	c := &confirmation{
+		claim:  claim,
+		status: Status{OrderID: claim.OrderID, Stage: paysaga.StatusConfirming},
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return c.status, nil }); err != nil {
+		return ConfirmResult{}, err
+	}
+	return c.run(ctx)
+}
+
+type confirmation struct {
+	claim  paysaga.ConfirmClaim
+	order  paysaga.OrderFacts
+	toss   *paysaga.PaymentFacts
+	saga   compensations
+	status Status
+}
+
+func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
+	// A refused begin changed nothing: the order stays as it was and the caller is told why.
+	if err := workflow.ExecuteActivity(withDatabase(ctx), acts.BeginConfirm, c.claim).Get(ctx, &c.order); err != nil {
+		return ConfirmResult{}, err
+	}
+	c.setStage(ctx, paysaga.StatusConfirming)
+
+	if err := workflow.ExecuteActivity(withDatabase(ctx), acts.ReserveStock, c.claim.OrderID).Get(ctx, nil); err != nil {
+		return c.fail(ctx, err)
+	}
+	c.saga.add("release stock", func(ctx workflow.Context) error {
+		return workflow.ExecuteActivity(withDatabase(ctx), acts.ReleaseStock, c.claim.OrderID).Get(ctx, nil)
+	})
+
+	var before paysaga.PaymentFacts
+	if err := workflow.ExecuteActivity(withTossRead(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &before); err != nil {
+		return c.fail(ctx, err)
+	}
+	c.toss = &before
+	if err := paysaga.VerifyBeforeConfirm(c.order, c.claim, before); err != nil {
+		return c.fail(ctx, err)
+	}
+
+	// Registered before the confirm, not after: a confirm that times out may still have
+	// charged the customer, and CancelPayment reads Toss first, so it is right either way.
+	c.saga.add("cancel payment", func(ctx workflow.Context) error {
+		var after paysaga.PaymentFacts
+		err := workflow.ExecuteActivity(withCompensation(ctx), acts.CancelPayment,
+			activities.CancelInput{OrderID: c.claim.OrderID, Reason: "결제 확인 실패로 인한 자동 취소"}).Get(ctx, &after)
+		if err == nil {
+			c.toss = &after
+		}
+		return err
+	})
+	approved, err := c.confirm(ctx)
+	if err != nil {
+		return c.fail(ctx, err)
+	}
+	c.toss = &approved
+	if err := paysaga.VerifyAfterConfirm(c.order, c.claim, approved); err != nil {
+		return c.fail(ctx, err)
+	}
+
+	return c.complete(ctx, approved)
+}
+
+// complete records the verified approval. Money has moved, so this only ever goes forward:
+// it retries while the database is down, and a refusal that retries cannot fix (the order
+// changed under it) parks the payment for a person rather than refunding the customer.
+func (c *confirmation) complete(ctx workflow.Context, approved paysaga.PaymentFacts) (ConfirmResult, error) {
+	in := activities.CompleteInput{Claim: c.claim, Order: c.order, Toss: approved}
+	for {
+		var paid paysaga.Order
+		err := workflow.ExecuteActivity(untilDone(ctx), acts.CompletePayment, in).Get(ctx, &paid)
+		if err == nil {
+			c.setStage(ctx, paysaga.StatusPaid)
+			return ConfirmResult{Order: paid}, nil
+		}
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		resolved, perr := c.waitForOperator(dctx, err)
+		if perr != nil {
+			return ConfirmResult{}, perr
+		}
+		if resolved {
+			code, message := failureOf(err)
+			return ConfirmResult{}, temporal.NewNonRetryableApplicationError(message, code, nil)
+		}
+	}
+}
+
+// confirm sends the confirm to Toss and returns the approved payment. When the outcome is
+// unknown even after the retries (timeouts, 5xx), it reads the payment back instead of
+// guessing: the approval may well have happened.
+func (c *confirmation) confirm(ctx workflow.Context) (paysaga.PaymentFacts, error) {
+	var approved paysaga.PaymentFacts
+	err := workflow.ExecuteActivity(withTossConfirm(ctx), acts.ConfirmPayment, c.claim).Get(ctx, &approved)
+	if err == nil {
+		return approved, nil
+	}
+	if isDecline(err) {
+		return paysaga.PaymentFacts{}, err
+	}
+	var readBack paysaga.PaymentFacts
+	if rerr := workflow.ExecuteActivity(withTossRead(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &readBack); rerr != nil {
+		return paysaga.PaymentFacts{}, rerr
+	}
+	c.toss = &readBack
+	if readBack.Status == paysaga.PaymentDone && readBack.PaymentKey == c.claim.PaymentKey {
+		return readBack, nil
+	}
+	return paysaga.PaymentFacts{}, paysaga.Errorf(paysaga.CodeConfirmUnresolved,
+		"confirm did not complete and Toss reports the payment %s", readBack.Status)
+}
+
+// isDecline reports whether Toss answered the confirm with a definite refusal: nothing was
+// charged, and sending it again would not change the answer. ALREADY_PROCESSED_PAYMENT is
+// not a decline: it means an earlier attempt may have approved it.
+func isDecline(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.NonRetryable() && appErr.Type() != "ALREADY_PROCESSED_PAYMENT"
+}
+
+// fail undoes what was done and records the order as FAILED with the cause's code. It runs
+// on a disconnected context so that a cancelled workflow still gives back stock and money.
+func (c *confirmation) fail(ctx workflow.Context, cause error) (ConfirmResult, error) {
+	code, message := failureOf(cause)
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if err := c.compensate(dctx, code, message); err != nil {
+		return ConfirmResult{}, err
+	}
+	ev := c.evidence(code)
+	fail := activities.FailInput{OrderID: c.claim.OrderID, Code: code, Message: message, Evidence: ev}
+	if err := workflow.ExecuteActivity(untilDone(dctx), acts.FailPayment, fail).Get(dctx, nil); err != nil {
+		return ConfirmResult{}, err
+	}
+	c.status.Code, c.status.Message = code, message
+	c.setStage(dctx, paysaga.StatusFailed)
+	if temporal.IsCanceledError(cause) {
+		// Report the cancellation as such, so the execution shows as Canceled, not Failed.
+		return ConfirmResult{}, cause
+	}
+	return ConfirmResult{}, temporal.NewNonRetryableApplicationError(message, code, nil)
+}
+
+// compensate runs the compensations, newest first. One that cannot finish parks the
+// payment as NEEDS_ATTENTION until an operator retries it (after fixing the cause) or
+// resolves it by hand.
+func (c *confirmation) compensate(ctx workflow.Context, code, message string) error {
+	for {
+		err := c.saga.run(ctx)
+		if err == nil {
+			return nil
+		}
+		resolved, perr := c.waitForOperator(ctx, err)
+		if perr != nil {
+			return perr
+		}
+		if resolved {
+			c.saga = nil
+			return nil
+		}
+	}
+}
+
+// waitForOperator marks the order NEEDS_ATTENTION and blocks until a retry-compensation
+// signal (resolved false) or a resolve signal (resolved true, recorded with the note).
+func (c *confirmation) waitForOperator(ctx workflow.Context, cause error) (resolved bool, err error) {
+	code, message := failureOf(cause)
+	c.status.Code, c.status.Message = code, message
+	in := activities.FailInput{OrderID: c.claim.OrderID, Code: code, Message: message, Evidence: c.evidence(code)}
+	if err := workflow.ExecuteActivity(untilDone(ctx), acts.MarkNeedsAttention, in).Get(ctx, nil); err != nil {
+		return false, err
+	}
+	c.setStage(ctx, paysaga.StatusNeedsAttention)
+	workflow.GetLogger(ctx).Warn("payment needs attention", "orderId", c.claim.OrderID, "code", code)
+
+	retry := workflow.GetSignalChannel(ctx, SignalRetryCompensation)
+	resolve := workflow.GetSignalChannel(ctx, SignalResolve)
+	var req ResolveRequest
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(retry, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
+	sel.AddReceive(resolve, func(ch workflow.ReceiveChannel, _ bool) {
+		ch.Receive(ctx, &req)
+		resolved = true
+	})
+	sel.Select(ctx)
+	if !resolved {
+		return false, nil
+	}
+	ev := c.evidence(code)
+	ev.Note = req.Note
+	ev.Extra = map[string]any{"operator": req.Operator}
+	note := activities.EventInput{OrderID: c.claim.OrderID, Type: paysaga.EventOperatorResolved, Evidence: ev}
+	if err := workflow.ExecuteActivity(untilDone(ctx), acts.RecordEvent, note).Get(ctx, nil); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (c *confirmation) evidence(code string) paysaga.Evidence {
+	claim, order := c.claim, c.order
+	return paysaga.Evidence{Client: &claim, DB: &order, Toss: c.toss, Code: code}
+}
+
+func (c *confirmation) setStage(ctx workflow.Context, stage paysaga.OrderStatus) {
+	c.status.Stage = stage
+	// A failed upsert only hides the payment from a search; the saga goes on regardless.
+	_ = workflow.UpsertTypedSearchAttributes(ctx, PaymentStatusKey.ValueSet(string(stage)))
+}
+
+// failureOf extracts the stable code and message from an activity or domain error.
+func failureOf(err error) (code, message string) {
+	var domain *paysaga.Error
+	if errors.As(err, &domain) {
+		return domain.Code, domain.Message
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && paysaga.IsCode(appErr.Type()) {
+		return appErr.Type(), appErr.Message()
+	}
+	if temporal.IsCanceledError(err) {
+		return paysaga.CodeConfirmCanceled, "the confirm was cancelled by an operator"
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return paysaga.CodeTossUnavailable, "Toss did not answer in time"
+	}
+	return paysaga.CodeInternal, "the confirm could not be completed"
+}
+
+// compensations is the saga's undo list.
+type compensations []compensation
+
+type compensation struct {
+	name string
+	undo func(ctx workflow.Context) error
+}
+
+func (s *compensations) add(name string, undo func(ctx workflow.Context) error) {
+	*s = append(*s, compensation{name: name, undo: undo})
+}
+
+// run undoes newest first and stops at the first compensation that fails, keeping it and
+// the older ones for the next run: the order of undoing matters (money back before stock).
+func (s *compensations) run(ctx workflow.Context) error {
+	for len(*s) > 0 {
+		last := (*s)[len(*s)-1]
+		if err := last.undo(ctx); err != nil {
+			return err
+		}
+		*s = (*s)[:len(*s)-1]
+	}
+	return nil
+}
+
+// Activity options: each step gets the timeout and retries its failure modes call for.
+
+// withDatabase is for short local transactions. A database outage is waited out: nothing
+// has been charged yet, and Toss's 10-minute window decides whether confirming is still
+// possible afterwards.
+func withDatabase(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    200 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    10 * time.Second,
+		},
+	})
+}
+
+// withTossRead is for GETs: harmless to repeat, but not forever — a payment Toss cannot
+// show within a few minutes fails the confirm (and its compensations run).
+func withTossRead(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    35 * time.Second,
+		ScheduleToCloseTimeout: 3 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    500 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    15 * time.Second,
+		},
+	})
+}
+
+// withTossConfirm retries the confirm with the same Idempotency-Key inside Toss's
+// 10-minute confirm window; when the window is spent, the workflow reads the payment back.
+func withTossConfirm(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    35 * time.Second,
+		ScheduleToCloseTimeout: 4 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    20 * time.Second,
+		},
+	})
+}
+
+// withCompensation gives undo steps long retries: a cancel must get through, and only a
+// definite refusal from Toss (non-retryable) parks the payment for a person.
+func withCompensation(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    35 * time.Second,
+		ScheduleToCloseTimeout: 30 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	})
+}
+
+// untilDone is for recording outcomes that already happened (money moved, or was given
+// back): it retries for as long as the database is down, never giving up.
+func untilDone(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    200 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+		},
+	})
+}
