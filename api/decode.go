@@ -1,0 +1,114 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/shopspring/decimal"
+
+	"github.com/paysaga/paysaga"
+)
+
+// maxBody bounds every request body: the largest honest request is a few hundred bytes.
+const maxBody = 16 << 10
+
+// decodeJSON reads exactly one JSON object into v, refusing unknown fields and trailing
+// data, and names the offending field in the error.
+func decodeJSON(c echo.Context, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		}
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "could not read the request body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "%s", describeJSONError(err))
+	}
+	if dec.More() {
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "the body must be a single JSON object")
+	}
+	return nil
+}
+
+func describeJSONError(err error) string {
+	var (
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+		fieldErr  *fieldError
+	)
+	switch {
+	case errors.As(err, &fieldErr):
+		return fieldErr.Error()
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("field %s: expected %s", typeErr.Field, typeErr.Type)
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset)
+	case errors.Is(err, io.EOF):
+		return "the body is empty; a JSON object is required"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	default:
+		return "malformed JSON"
+	}
+}
+
+// fieldError is a decoding error that already names its field.
+type fieldError struct {
+	field, problem string
+}
+
+func (e *fieldError) Error() string { return "field " + e.field + ": " + e.problem }
+
+// userID is an ID that arrives as a JSON number or, from pages that copy it from a URL or a
+// token, as a string of digits.
+type userID int64
+
+func (id *userID) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		return nil
+	}
+	if unq, err := strconv.Unquote(s); err == nil {
+		s = unq
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return &fieldError{field: "userId", problem: "must be a positive integer"}
+	}
+	*id = userID(n)
+	return nil
+}
+
+// amount is a KRW amount that arrives as a JSON number or a numeric string: the redirect
+// from the payment window carries it as a string.
+type amount struct {
+	decimal.Decimal
+	set bool
+}
+
+func (a *amount) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	s := string(b)
+	if unq, err := strconv.Unquote(s); err == nil {
+		s = unq
+	}
+	d, err := decimal.NewFromString(strings.TrimSpace(s))
+	if err != nil || len(s) > 20 {
+		return &fieldError{field: "amount", problem: "must be a number"}
+	}
+	a.Decimal, a.set = d, true
+	return nil
+}

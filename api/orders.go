@@ -1,0 +1,304 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/workflows"
+)
+
+// kst is the zone Toss answers in; the API answers in it too so times read the same.
+var kst = time.FixedZone("KST", 9*60*60)
+
+// orderView is an order as the API shows it. Create, confirm and read answer with the
+// fields that apply at that point.
+type orderView struct {
+	OrderID    string      `json:"orderId"`
+	OrderName  string      `json:"orderName,omitempty"`
+	UserID     int64       `json:"userId,omitempty"`
+	ProductID  int64       `json:"productId,omitempty"`
+	Quantity   int         `json:"quantity,omitempty"`
+	Amount     json.Number `json:"amount,omitempty"`
+	Status     string      `json:"status"`
+	PaymentKey string      `json:"paymentKey,omitempty"`
+	Method     string      `json:"method,omitempty"`
+	ApprovedAt string      `json:"approvedAt,omitempty"`
+	Failure    *errorBody  `json:"failure,omitempty"`
+	CreatedAt  string      `json:"createdAt,omitempty"`
+}
+
+func viewOf(o paysaga.Order) orderView {
+	v := orderView{
+		OrderID:    o.ID,
+		OrderName:  o.Name,
+		UserID:     o.UserID,
+		ProductID:  o.ProductID,
+		Quantity:   o.Quantity,
+		Amount:     json.Number(o.Amount.String()),
+		Status:     string(o.Status),
+		PaymentKey: o.PaymentKey,
+		Method:     o.Method,
+	}
+	if o.ApprovedAt != nil {
+		v.ApprovedAt = o.ApprovedAt.In(kst).Format(time.RFC3339)
+	}
+	if !o.CreatedAt.IsZero() {
+		v.CreatedAt = o.CreatedAt.In(kst).Format(time.RFC3339)
+	}
+	if o.FailureCode != "" {
+		v.Failure = &errorBody{Code: o.FailureCode, Message: o.FailureMessage}
+	}
+	return v
+}
+
+// paidView is the confirm's success answer: just what the success page shows.
+func paidView(o paysaga.Order) orderView {
+	v := viewOf(o)
+	return orderView{OrderID: v.OrderID, Status: v.Status, Amount: v.Amount, PaymentKey: v.PaymentKey,
+		ApprovedAt: v.ApprovedAt, Method: v.Method}
+}
+
+type productView struct {
+	ID    int64       `json:"id"`
+	Name  string      `json:"name"`
+	Price json.Number `json:"price"`
+	Stock int         `json:"stock"`
+}
+
+func (s *Server) listProducts(c echo.Context) error {
+	products, err := s.store.ListProducts(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	views := make([]productView, 0, len(products))
+	for _, p := range products {
+		views = append(views, productView{ID: p.ID, Name: p.Name, Price: json.Number(p.Price.String()), Stock: p.Stock})
+	}
+	return c.JSON(http.StatusOK, views)
+}
+
+type createOrderRequest struct {
+	UserID    userID `json:"userId"`
+	ProductID int64  `json:"productId"`
+	Quantity  int    `json:"quantity"`
+	Amount    amount `json:"amount"`
+}
+
+// createOrder is steps 1–3 of the flow: check the product, the stock and that the amount is
+// price × quantity, then store the order under a server-issued orderId.
+func (s *Server) createOrder(c echo.Context) error {
+	var req createOrderRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.UserID <= 0:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
+	case req.ProductID <= 0:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field productId: must be a positive integer")
+	case req.Quantity < 1 || req.Quantity > paysaga.MaxQuantity:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field quantity: must be between 1 and %d", paysaga.MaxQuantity)
+	case !req.Amount.set:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field amount: required")
+	}
+	if err := paysaga.ValidateKRW(req.Amount.Decimal); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	user, err := s.store.GetUser(ctx, int64(req.UserID))
+	if err != nil {
+		return err
+	}
+	product, err := s.store.GetProduct(ctx, req.ProductID)
+	if err != nil {
+		return err
+	}
+	if want := paysaga.OrderAmount(product.Price, req.Quantity); !req.Amount.Equal(want) {
+		return paysaga.Errorf(paysaga.CodeAmountMismatch, "amount %s is not price × quantity (%s)", req.Amount.Decimal, want)
+	}
+	// Only a courtesy: the stock is taken for real by the saga's ReserveStock, which is
+	// what can never oversell.
+	if product.Stock < req.Quantity {
+		return paysaga.Errorf(paysaga.CodeOutOfStock, "only %d of %s left", product.Stock, product.Name)
+	}
+	order, err := s.store.CreateOrder(ctx, paysaga.Order{
+		ID:        paysaga.NewOrderID(),
+		UserID:    user.ID,
+		ProductID: product.ID,
+		Name:      orderName(product.Name, req.Quantity),
+		Quantity:  req.Quantity,
+		UnitPrice: product.Price,
+		Amount:    req.Amount.Decimal,
+		Status:    paysaga.StatusCreated,
+	})
+	if err != nil {
+		return err
+	}
+	s.logger.InfoContext(ctx, "order created", "orderId", order.ID, "amount", order.Amount.String())
+	v := viewOf(order)
+	v.CreatedAt = ""
+	return c.JSON(http.StatusCreated, v)
+}
+
+// orderName is what the payment window shows; Toss allows 100 characters.
+func orderName(product string, quantity int) string {
+	name := product
+	if quantity > 1 {
+		name = fmt.Sprintf("%s %d개", product, quantity)
+	}
+	if r := []rune(name); len(r) > 100 {
+		name = string(r[:100])
+	}
+	return name
+}
+
+func (s *Server) getOrder(c echo.Context) error {
+	id := c.Param("orderId")
+	if !paysaga.ValidOrderID(id) {
+		return paysaga.Errorf(paysaga.CodeOrderNotFound, "order %s not found", id)
+	}
+	order, err := s.store.GetOrder(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewOf(order))
+}
+
+type confirmRequest struct {
+	UserID     userID `json:"userId"`
+	OrderID    string `json:"orderId"`
+	PaymentKey string `json:"paymentKey"`
+	Amount     amount `json:"amount"`
+}
+
+// confirmOrder is step 7: check the cheap things here, then hand the order to its saga and
+// wait a few seconds for the outcome. A second request for the same order attaches to the
+// same saga, so a double click or a refresh can never confirm twice.
+func (s *Server) confirmOrder(c echo.Context) error {
+	var req confirmRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.UserID <= 0:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
+	case !paysaga.ValidOrderID(req.OrderID):
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field orderId: must be 6–64 of A-Z a-z 0-9 - _")
+	case req.PaymentKey == "" || len(req.PaymentKey) > 200:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field paymentKey: must be 1–200 characters")
+	case !req.Amount.set:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field amount: required")
+	}
+	if err := paysaga.ValidateKRW(req.Amount.Decimal); err != nil {
+		return err
+	}
+	claim := paysaga.ConfirmClaim{OrderID: req.OrderID, UserID: int64(req.UserID), PaymentKey: req.PaymentKey, Amount: req.Amount.Decimal}
+
+	ctx := c.Request().Context()
+	order, err := s.store.GetOrder(ctx, claim.OrderID)
+	if err != nil {
+		return err
+	}
+	if order.UserID != claim.UserID {
+		return paysaga.Errorf(paysaga.CodeOrderNotFound, "order %s not found", claim.OrderID)
+	}
+	if !order.Amount.Equal(claim.Amount) {
+		return paysaga.Errorf(paysaga.CodeAmountMismatch, "amount %s does not match the order", claim.Amount)
+	}
+	if order.PaymentKey != "" && order.PaymentKey != claim.PaymentKey {
+		return paysaga.Errorf(paysaga.CodePaymentKeyMismatch, "order %s is being paid with another paymentKey", order.ID)
+	}
+	if done, err := settled(order); done {
+		// Already decided: answer from the database and never call Toss again.
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, paidView(order))
+	}
+
+	run, err := s.startConfirm(ctx, claim)
+	if err != nil {
+		return err
+	}
+	wait, cancel := context.WithTimeout(ctx, s.cfg.ConfirmWait)
+	defer cancel()
+	var res workflows.ConfirmResult
+	err = run.Get(wait, &res)
+	if err == nil {
+		return c.JSON(http.StatusOK, paidView(res.Order))
+	}
+	if wait.Err() != nil && ctx.Err() == nil {
+		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/orders/"+order.ID)
+		return c.JSON(http.StatusAccepted, orderView{OrderID: order.ID, Status: string(paysaga.StatusConfirming)})
+	}
+	return s.confirmFailure(ctx, order.ID, err)
+}
+
+// settled reports whether the order's confirm is already decided, and the answer if it
+// was a failure.
+func settled(o paysaga.Order) (bool, error) {
+	switch o.Status {
+	case paysaga.StatusPaid, paysaga.StatusPartialCanceled, paysaga.StatusCanceled:
+		if o.Status != paysaga.StatusPaid {
+			return true, paysaga.Errorf(paysaga.CodeOrderNotConfirmable, "order %s is %s", o.ID, o.Status)
+		}
+		return true, nil
+	case paysaga.StatusFailed:
+		return true, &paysaga.Error{Code: o.FailureCode, Message: o.FailureMessage}
+	case paysaga.StatusExpired:
+		return true, paysaga.Errorf(paysaga.CodeOrderNotConfirmable, "order %s expired", o.ID)
+	}
+	return false, nil
+}
+
+// startConfirm starts the order's saga, or attaches to the one already running.
+func (s *Server) startConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (client.WorkflowRun, error) {
+	id := workflows.WorkflowID(claim.OrderID)
+	opts := client.StartWorkflowOptions{
+		ID:        id,
+		TaskQueue: workflows.TaskQueue,
+		// A running saga is joined, a failed one may be started again (BeginConfirm then
+		// decides from the order's state), a completed one never.
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.OrderIDKey.ValueSet(claim.OrderID),
+			workflows.PaymentStatusKey.ValueSet(string(paysaga.StatusConfirming)),
+		),
+	}
+	run, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.ConfirmPayment, claim)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return s.temporal.GetWorkflow(ctx, id, ""), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start confirm of %s: %w", claim.OrderID, err)
+	}
+	return run, nil
+}
+
+// confirmFailure turns a saga's failure into the answer. The order row is the record: when
+// it says FAILED, its code is the answer, so every request for the order gets the same one.
+func (s *Server) confirmFailure(ctx context.Context, orderID string, err error) error {
+	if order, gerr := s.store.GetOrder(ctx, orderID); gerr == nil {
+		if done, serr := settled(order); done {
+			return serr
+		}
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && paysaga.IsCode(appErr.Type()) {
+		return &paysaga.Error{Code: appErr.Type(), Message: appErr.Message()}
+	}
+	return fmt.Errorf("confirm of %s: %w", orderID, err)
+}
