@@ -1,0 +1,106 @@
+// Command paysaga is the production binary: `paysaga api`, `paysaga worker`,
+// `paysaga migrate` and `paysaga tosssim`. It does not link the Temporal server; the
+// one-process dev stack is cmd/paysaga-dev.
+//
+// Every setting comes from an environment variable, and a flag of the same meaning
+// overrides it (see the README's configuration table).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, logger *slog.Logger) error
+}
+
+var commands = map[string]command{
+	"api":     {"serve the HTTP API", runAPI},
+	"worker":  {"run the Temporal worker for the payment saga", runWorker},
+	"migrate": {"apply database migrations and exit", runMigrate},
+	"tosssim": {"serve the offline Toss Payments simulator", runTossSim},
+	"dev": {"the one-process dev stack lives in cmd/paysaga-dev", func(context.Context, []string, *slog.Logger) error {
+		return fmt.Errorf("the dev stack is its own binary (it links the Temporal server): run `make dev` or `go run ./cmd/paysaga-dev`")
+	}},
+}
+
+func main() {
+	if len(os.Args) < 2 || commands[os.Args[1]].run == nil {
+		usage()
+		os.Exit(2)
+	}
+	logger := newLogger(env("LOG_FORMAT", "json"), env("LOG_LEVEL", "info"))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := commands[os.Args[1]].run(ctx, os.Args[2:], logger); err != nil {
+		logger.Error(os.Args[1]+" failed", "error", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: paysaga <command> [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].summary)
+	}
+}
+
+func newLogger(format, level string) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if strings.EqualFold(format, "text") {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// settings is a command's flag set whose defaults come from the environment.
+type settings struct{ *flag.FlagSet }
+
+func newSettings(name string) settings {
+	return settings{flag.NewFlagSet(name, flag.ContinueOnError)}
+}
+
+func (s settings) str(name, envKey, def, usage string) *string {
+	return s.String(name, env(envKey, def), usage+" (env "+envKey+")")
+}
+
+func (s settings) duration(name, envKey string, def time.Duration, usage string) *time.Duration {
+	d, err := time.ParseDuration(env(envKey, def.String()))
+	if err != nil {
+		d = def
+	}
+	return s.Duration(name, d, usage+" (env "+envKey+")")
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func required(name, value string) error {
+	if value == "" {
+		return fmt.Errorf("%s is required", name)
+	}
+	return nil
+}
