@@ -1,0 +1,214 @@
+// Package devstack runs the whole product in one process with nothing installed but Go:
+// an embedded Temporal server with its Web UI, a SQLite database, the Toss simulator, the
+// API and a worker. Integration tests start the same stack on free ports.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/paysaga/paysaga/activities"
+	"github.com/paysaga/paysaga/api"
+	"github.com/paysaga/paysaga/devserver"
+	"github.com/paysaga/paysaga/store"
+	"github.com/paysaga/paysaga/toss"
+	"github.com/paysaga/paysaga/tosssim"
+	"github.com/paysaga/paysaga/worker"
+	"github.com/paysaga/paysaga/workflows"
+)
+
+// Config says what to run. The zero value is not useful; Defaults gives `make dev`'s.
+type Config struct {
+	// DataDir holds the SQLite files of the app and of the embedded Temporal server.
+	DataDir string
+	// DatabaseURL, when set, is used instead of the SQLite file (e.g. a PostgreSQL URL).
+	DatabaseURL string
+	// TemporalAddress, when set, is dialled instead of embedding a server.
+	TemporalAddress string
+	// TemporalPort and UIPort are the embedded server's ports; 0 picks a free port for the
+	// frontend and runs no UI.
+	TemporalPort, UIPort int
+	// InMemoryTemporal keeps the embedded server's state in memory (tests).
+	InMemoryTemporal bool
+	// APIAddr and SimAddr are the listen addresses; port 0 picks a free one.
+	APIAddr, SimAddr string
+	// TossBaseURL, when set, is the Toss API to use instead of the embedded simulator.
+	TossBaseURL   string
+	TossSecretKey string
+	// Workers is how many in-process workers to run; 0 runs none, so that worker processes
+	// can be started and killed on their own.
+	Workers int
+	// ConfirmWait is how long a confirm request waits before answering 202.
+	ConfirmWait time.Duration
+	Logger      *slog.Logger
+}
+
+// Defaults is the configuration of `make dev`.
+func Defaults() Config {
+	return Config{
+		DataDir:       ".data",
+		TemporalPort:  7233,
+		UIPort:        8233,
+		APIAddr:       "127.0.0.1:8080",
+		SimAddr:       "127.0.0.1:8090",
+		TossSecretKey: tosssim.DefaultSecretKey,
+		Workers:       1,
+	}
+}
+
+// Stack is a running dev stack.
+type Stack struct {
+	Config
+	Store    *store.Store
+	Temporal client.Client
+	// Simulator is nil when TossBaseURL points elsewhere.
+	Simulator *tosssim.Simulator
+	// Addresses of what runs, for people and for tests.
+	APIURL, SimURL, TemporalAddr, UIURL string
+
+	closers []func()
+}
+
+// Start brings the stack up. On error, whatever had started is stopped again.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Stack{Config: cfg}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := s.startTemporal(); err != nil {
+		return nil, err
+	}
+	if err := s.openStore(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startSimulator(); err != nil {
+		return nil, err
+	}
+	acts := &activities.Activities{Store: s.Store, Toss: toss.NewClient(s.SimURL, cfg.TossSecretKey, nil)}
+	for i := 0; i < cfg.Workers; i++ {
+		w := worker.New(s.Temporal, acts, sdkworker.Options{})
+		if err := w.Start(); err != nil {
+			return nil, fmt.Errorf("start worker: %w", err)
+		}
+		s.closers = append(s.closers, w.Stop)
+	}
+	apiServer := api.New(s.Store, s.Temporal, api.Config{ConfirmWait: cfg.ConfirmWait, Logger: cfg.Logger})
+	s.APIURL, err = s.serve("api", cfg.APIAddr, apiServer.Handler())
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) startTemporal() error {
+	if s.TemporalAddress != "" {
+		s.TemporalAddr = s.TemporalAddress
+	} else {
+		dbFile := filepath.Join(s.DataDir, "temporal.db")
+		if s.InMemoryTemporal {
+			dbFile = ""
+		}
+		srv, err := devserver.Start(devserver.Config{
+			Port:         s.TemporalPort,
+			UIPort:       s.UIPort,
+			DatabaseFile: dbFile,
+			SearchAttributes: map[string]enumspb.IndexedValueType{
+				workflows.OrderIDKey.GetName():       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+				workflows.PaymentStatusKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			},
+			Logger: s.Logger,
+		})
+		if err != nil {
+			return fmt.Errorf("start embedded temporal: %w", err)
+		}
+		s.closers = append(s.closers, srv.Stop)
+		s.TemporalAddr, s.UIURL = srv.FrontendAddress(), srv.UIAddress()
+	}
+	c, err := client.Dial(client.Options{
+		HostPort: s.TemporalAddr,
+		Logger:   sdklog.NewStructuredLogger(s.Logger),
+	})
+	if err != nil {
+		return fmt.Errorf("connect to temporal at %s: %w", s.TemporalAddr, err)
+	}
+	s.closers = append(s.closers, c.Close)
+	s.Temporal = c
+	return nil
+}
+
+func (s *Stack) openStore(ctx context.Context) error {
+	url := s.DatabaseURL
+	if url == "" {
+		url = "sqlite:" + filepath.Join(s.DataDir, "paysaga.db")
+	}
+	st, err := store.Open(ctx, url, s.Logger)
+	if err != nil {
+		return err
+	}
+	s.closers = append(s.closers, func() { _ = st.Close() })
+	s.Store = st
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	return st.SeedDemo(ctx)
+}
+
+func (s *Stack) startSimulator() error {
+	if s.TossBaseURL != "" {
+		s.SimURL = s.TossBaseURL
+		return nil
+	}
+	s.Simulator = tosssim.New(tosssim.Config{SecretKey: s.TossSecretKey, Logger: s.Logger})
+	var err error
+	s.SimURL, err = s.serve("toss simulator", s.SimAddr, s.Simulator)
+	return err
+}
+
+// serve listens on addr and serves h until Close, returning the base URL.
+func (s *Stack) serve(name, addr string, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("server stopped", "server", name, "error", err)
+		}
+	}()
+	s.closers = append(s.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops everything, newest first: the API stops taking requests before the workers
+// and the servers they need go away.
+func (s *Stack) Close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}

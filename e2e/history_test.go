@@ -1,0 +1,43 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+)
+
+// recordHistory saves a finished workflow's history for the replay test in package
+// workflows, when PAYSAGA_RECORD_HISTORIES is set. It records only from the SQLite stack,
+// whose runs are the dev stack's.
+func (c *checkout) recordHistory(workflowID, name string) {
+	c.t.Helper()
+	if os.Getenv("PAYSAGA_RECORD_HISTORIES") == "" || filepath.Base(c.t.Name()) != "sqlite" {
+		return
+	}
+	iter := c.stack.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false,
+		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var hist historypb.History
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			c.t.Fatalf("read history of %s: %v", workflowID, err)
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&hist)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	path := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Logf("recorded %s", path)
+}
