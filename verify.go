@@ -18,6 +18,12 @@ const (
 	PaymentExpired         = "EXPIRED"
 )
 
+// CodePaymentSessionExpired is Toss's own code for a payment whose 10-minute confirm window
+// has passed. The saga answers it both when Toss's confirm says so and when the read before
+// the confirm already finds the payment EXPIRED, so a shopper who comes back late always
+// gets the same answer.
+const CodePaymentSessionExpired = "NOT_FOUND_PAYMENT_SESSION"
+
 // ConfirmClaim is what the browser brought back from the payment window. It is untrusted
 // until it agrees with both the database and Toss.
 type ConfirmClaim struct {
@@ -42,6 +48,9 @@ type PaymentFacts struct {
 // order and amount. Confirming anything else would charge the wrong sum or attach someone
 // else's payment to the order.
 func VerifyBeforeConfirm(order OrderFacts, claim ConfirmClaim, toss PaymentFacts) error {
+	if toss.Status == PaymentExpired {
+		return Errorf(CodePaymentSessionExpired, "the payment session expired: Toss allows 10 minutes from the payment window to the confirm")
+	}
 	if toss.Status != PaymentInProgress {
 		return Errorf(CodePaymentNotInProgress, "payment is %s at Toss, not %s", toss.Status, PaymentInProgress)
 	}

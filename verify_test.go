@@ -31,6 +31,11 @@ func TestVerify(t *testing.T) {
 				p.Status = paysaga.PaymentReady
 			},
 			inProgress, paysaga.CodePaymentNotInProgress},
+		{"before: the 10-minute session expired", paysaga.VerifyBeforeConfirm,
+			func(_ *paysaga.OrderFacts, _ *paysaga.ConfirmClaim, p *paysaga.PaymentFacts) {
+				p.Status = paysaga.PaymentExpired
+			},
+			inProgress, paysaga.CodePaymentSessionExpired},
 		{"after: confirm left it in progress", paysaga.VerifyAfterConfirm, nil, inProgress, paysaga.CodePaymentNotDone},
 		{"after: aborted", paysaga.VerifyAfterConfirm,
 			func(_ *paysaga.OrderFacts, _ *paysaga.ConfirmClaim, p *paysaga.PaymentFacts) {

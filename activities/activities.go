@@ -60,6 +60,7 @@ func (a *Activities) ReleaseStock(ctx context.Context, orderID string) error {
 // customer authenticated exactly this payment, and after an unknown confirm outcome, to
 // learn whether money moved.
 func (a *Activities) FetchPayment(ctx context.Context, orderID string) (paysaga.PaymentFacts, error) {
+	defer heartbeatDuringCall(ctx)()
 	p, err := a.Toss.GetPaymentByOrderID(ctx, orderID)
 	if err != nil {
 		return paysaga.PaymentFacts{}, tossError("fetch payment", orderID, err)
@@ -71,6 +72,7 @@ func (a *Activities) FetchPayment(ctx context.Context, orderID string) (paysaga.
 // order, so every retry — after a timeout, a 5xx or a worker crash — is the same request to
 // Toss and can never charge twice.
 func (a *Activities) ConfirmPayment(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.PaymentFacts, error) {
+	defer heartbeatDuringCall(ctx)()
 	p, err := a.Toss.Confirm(ctx, toss.ConfirmRequest{
 		PaymentKey: claim.PaymentKey,
 		OrderID:    claim.OrderID,
@@ -92,6 +94,7 @@ type CancelInput struct {
 // the compensation for ConfirmPayment, registered before the confirm is sent because a
 // confirm can time out after Toss approved: reading first makes it right in every case.
 func (a *Activities) CancelPayment(ctx context.Context, in CancelInput) (paysaga.PaymentFacts, error) {
+	defer heartbeatDuringCall(ctx)()
 	p, err := a.Toss.GetPaymentByOrderID(ctx, in.OrderID)
 	var tossErr *toss.Error
 	if errors.As(err, &tossErr) && tossErr.Code == "NOT_FOUND_PAYMENT" {

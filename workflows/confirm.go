@@ -218,8 +218,9 @@ func (c *confirmation) compensate(ctx workflow.Context, code, message string) er
 			return perr
 		}
 		if resolved {
-			c.saga = nil
-			return nil
+			// The operator settled the step that failed (refunded from the Toss console,
+			// say); the older ones, such as giving the stock back, still run.
+			c.saga.skipNewest()
 		}
 	}
 }
@@ -302,6 +303,13 @@ func (s *compensations) add(name string, undo func(ctx workflow.Context) error) 
 	*s = append(*s, compensation{name: name, undo: undo})
 }
 
+// skipNewest drops the newest compensation without running it.
+func (s *compensations) skipNewest() {
+	if len(*s) > 0 {
+		*s = (*s)[:len(*s)-1]
+	}
+}
+
 // run undoes newest first and stops at the first compensation that fails, keeping it and
 // the older ones for the next run: the order of undoing matters (money back before stock).
 func (s *compensations) run(ctx workflow.Context) error {
@@ -331,11 +339,17 @@ func withDatabase(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// tossHeartbeat is how soon a worker that died during a Toss call is noticed, and the call
+// retried elsewhere (with the same Idempotency-Key), instead of after the whole 35 s
+// start-to-close timeout: the Toss activities heartbeat while their call is in flight.
+const tossHeartbeat = 10 * time.Second
+
 // withTossRead is for GETs: harmless to repeat, but not forever — a payment Toss cannot
 // show within a few minutes fails the confirm (and its compensations run).
 func withTossRead(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    35 * time.Second,
+		HeartbeatTimeout:       tossHeartbeat,
 		ScheduleToCloseTimeout: 3 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    500 * time.Millisecond,
@@ -350,6 +364,7 @@ func withTossRead(ctx workflow.Context) workflow.Context {
 func withTossConfirm(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    35 * time.Second,
+		HeartbeatTimeout:       tossHeartbeat,
 		ScheduleToCloseTimeout: 4 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
@@ -364,6 +379,7 @@ func withTossConfirm(ctx workflow.Context) workflow.Context {
 func withCompensation(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    35 * time.Second,
+		HeartbeatTimeout:       tossHeartbeat,
 		ScheduleToCloseTimeout: 30 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,

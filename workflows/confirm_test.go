@@ -283,12 +283,15 @@ func (s *confirmSuite) TestCancelRefused_ResolvedByOperator() {
 	s.env.OnActivity(a.RecordEvent, mock.Anything, mock.MatchedBy(func(in activities.EventInput) bool {
 		return in.Type == paysaga.EventOperatorResolved && in.Evidence.Note == "refunded from the Toss console"
 	})).Return(nil).Once()
+	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
 	s.expectFailed(paysaga.CodeAmountMismatch)
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeAmountMismatch)
-	// Resolved by hand: the remaining compensations (the stock) are the operator's call.
-	s.NotContains(s.calls, "ReleaseStock")
+	// The operator settled the cancel by hand; the stock still goes back, and the refused
+	// cancel is not tried again.
+	s.Equal([]string{"BeginConfirm", "ReserveStock", "FetchPayment", "ConfirmPayment",
+		"CancelPayment", "MarkNeedsAttention", "RecordEvent", "ReleaseStock", "FailPayment"}, s.calls)
 }
 
 func (s *confirmSuite) queryStage(want paysaga.OrderStatus) {
