@@ -25,6 +25,14 @@ const (
 	CodeConfirmCanceled       = "CONFIRM_CANCELED"
 	CodeTossUnavailable       = "TOSS_UNAVAILABLE"
 	CodeInternal              = "INTERNAL"
+
+	// Refunds and client idempotency.
+	CodeOrderNotCancelable          = "ORDER_NOT_CANCELABLE"
+	CodeCancelAmountExceedsBalance  = "CANCEL_AMOUNT_EXCEEDS_BALANCE"
+	CodeRefundInProgress            = "REFUND_IN_PROGRESS"
+	CodeRefundUnresolved            = "REFUND_UNRESOLVED"
+	CodeIdempotencyKeyReused        = "IDEMPOTENCY_KEY_REUSED"
+	CodeIdempotentRequestInProgress = "IDEMPOTENT_REQUEST_IN_PROGRESS"
 )
 
 // Error is a failure the caller can act on: a stable Code and a message for people.

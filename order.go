@@ -86,9 +86,15 @@ type Order struct {
 	FailureCode    string
 	FailureMessage string
 
+	// CanceledAmount is what has been refunded so far; Balance is what is left to refund.
+	CanceledAmount decimal.Decimal
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// Balance is what of the order's payment can still be refunded.
+func (o Order) Balance() decimal.Decimal { return o.Amount.Sub(o.CanceledAmount) }
 
 // Event types of the payment_events audit trail.
 const (
@@ -100,6 +106,13 @@ const (
 	EventFailed           = "FAILED"
 	EventNeedsAttention   = "NEEDS_ATTENTION"
 	EventOperatorResolved = "OPERATOR_RESOLVED"
+	// Refunds, expiry and reconciliation.
+	EventOrderCanceled   = "ORDER_CANCELED"
+	EventRefundRequested = "REFUND_REQUESTED"
+	EventRefunded        = "REFUNDED"
+	EventRefundFailed    = "REFUND_FAILED"
+	EventOrderExpired    = "ORDER_EXPIRED"
+	EventReconciled      = "RECONCILED"
 )
 
 // PaymentEvent is one line of an order's append-only audit trail: a transition and the

@@ -50,6 +50,7 @@ type orderRow struct {
 	ApprovedAt     *time.Time
 	FailureCode    string
 	FailureMessage string
+	CanceledAmount decimal.Decimal
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -69,6 +70,7 @@ func (r orderRow) domain() paysaga.Order {
 		Method:         r.Method,
 		FailureCode:    r.FailureCode,
 		FailureMessage: r.FailureMessage,
+		CanceledAmount: r.CanceledAmount,
 		CreatedAt:      r.CreatedAt.UTC(),
 		UpdatedAt:      r.UpdatedAt.UTC(),
 	}

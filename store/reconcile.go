@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
+
+	"github.com/paysaga/paysaga"
+)
+
+// ReconcileItem is one difference a reconciliation run found between the store and Toss,
+// and what it did about it.
+type ReconcileItem struct {
+	OrderID    string
+	PaymentKey string
+	// Finding is what differed: STRANDED_CONFIRMING, CANCELED_AT_TOSS, DONE_NOT_PAID.
+	Finding string
+	// Action is what the run did (COMPLETED, FAILED, CANCELED, PARTIAL_CANCELED,
+	// REFUNDED_AT_TOSS, NEEDS_ATTENTION, NONE).
+	Action     string
+	DBStatus   string
+	TossStatus string
+	Note       string
+}
+
+// ReconcileRun is one run's summary.
+type ReconcileRun struct {
+	ID          int64
+	RunID       string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	Checked     int
+	Settled     int
+	Unsettled   int
+	StartedAt   time.Time
+	FinishedAt  *time.Time
+}
+
+type reconcileRunRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	RunID       string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	Checked     int
+	Settled     int
+	Unsettled   int
+	StartedAt   time.Time
+	FinishedAt  *time.Time
+}
+
+func (reconcileRunRow) TableName() string { return "reconciliation_runs" }
+
+type reconcileItemRow struct {
+	ID         int64 `gorm:"primaryKey"`
+	RunID      int64
+	OrderID    string
+	PaymentKey string
+	Finding    string
+	Action     string
+	DBStatus   string
+	TossStatus string
+	Note       string
+	CreatedAt  time.Time
+}
+
+func (reconcileItemRow) TableName() string { return "reconciliation_items" }
+
+// ActionNeedsAttention is the action of an item the run could not settle.
+const ActionNeedsAttention = "NEEDS_ATTENTION"
+
+// RecordReconciliation stores a finished run and its items in one transaction. A retry with
+// the same runID finds the run already stored and changes nothing.
+func (s *Store) RecordReconciliation(ctx context.Context, run ReconcileRun, items []ReconcileItem) (ReconcileRun, error) {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var existing reconcileRunRow
+		err := tx.Where("run_id = ?", run.RunID).Take(&existing).Error
+		if err == nil {
+			run.ID = existing.ID
+			return nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		t := now()
+		run.Settled, run.Unsettled = 0, 0
+		for _, it := range items {
+			if it.Action == ActionNeedsAttention {
+				run.Unsettled++
+			} else {
+				run.Settled++
+			}
+		}
+		row := reconcileRunRow{
+			RunID: run.RunID, WindowStart: run.WindowStart.UTC(), WindowEnd: run.WindowEnd.UTC(),
+			Checked: run.Checked, Settled: run.Settled, Unsettled: run.Unsettled,
+			StartedAt: run.StartedAt.UTC(), FinishedAt: &t,
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		run.ID, run.FinishedAt = row.ID, &t
+		for _, it := range items {
+			if err := tx.Create(&reconcileItemRow{
+				RunID: row.ID, OrderID: it.OrderID, PaymentKey: it.PaymentKey, Finding: it.Finding, Action: it.Action,
+				DBStatus: it.DBStatus, TossStatus: it.TossStatus, Note: it.Note, CreatedAt: t,
+			}).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return ReconcileRun{}, fail(err, "record reconciliation run %s", run.RunID)
+	}
+	return run, nil
+}
+
+// LastReconciliation returns the newest run and its items, or ok false when none ran yet.
+func (s *Store) LastReconciliation(ctx context.Context) (run ReconcileRun, items []ReconcileItem, ok bool, err error) {
+	var row reconcileRunRow
+	err = s.db.WithContext(ctx).Order("id DESC").Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ReconcileRun{}, nil, false, nil
+	}
+	if err != nil {
+		return ReconcileRun{}, nil, false, fail(err, "read the last reconciliation run")
+	}
+	var rows []reconcileItemRow
+	if err := s.db.WithContext(ctx).Where("run_id = ?", row.ID).Order("id").Find(&rows).Error; err != nil {
+		return ReconcileRun{}, nil, false, fail(err, "read the last reconciliation run's items")
+	}
+	run = ReconcileRun{ID: row.ID, RunID: row.RunID, WindowStart: row.WindowStart.UTC(), WindowEnd: row.WindowEnd.UTC(),
+		Checked: row.Checked, Settled: row.Settled, Unsettled: row.Unsettled, StartedAt: row.StartedAt.UTC(), FinishedAt: row.FinishedAt}
+	items = make([]ReconcileItem, len(rows))
+	for i, r := range rows {
+		items[i] = ReconcileItem{OrderID: r.OrderID, PaymentKey: r.PaymentKey, Finding: r.Finding, Action: r.Action,
+			DBStatus: r.DBStatus, TossStatus: r.TossStatus, Note: r.Note}
+	}
+	return run, items, true, nil
+}
+
+// RecordTossCancel brings a paid order in line with refunds Toss made without this service
+// (from Toss's console): its canceled amount becomes tossCanceled — what Toss has given back
+// in total — and its status PARTIAL_CANCELED or, at the full amount, CANCELED, with a
+// RECONCILED event carrying Toss's facts. An order already there is returned unchanged.
+func (s *Store) RecordTossCancel(ctx context.Context, orderID string, tossCanceled decimal.Decimal, ev paysaga.Evidence) (paysaga.Order, error) {
+	var out orderRow
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		order, err := getOrder(tx, orderID, true)
+		if err != nil {
+			return err
+		}
+		from := paysaga.OrderStatus(order.Status)
+		if order.CanceledAmount.Equal(tossCanceled) {
+			out = order
+			return nil
+		}
+		if from != paysaga.StatusPaid && from != paysaga.StatusPartialCanceled {
+			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "order %s is %s", orderID, from)
+		}
+		if tossCanceled.LessThan(order.CanceledAmount) || tossCanceled.GreaterThan(order.Amount) {
+			return paysaga.Errorf(paysaga.CodeRefundUnresolved, "Toss has refunded %s of order %s, which records %s of %s",
+				tossCanceled, orderID, order.CanceledAmount, order.Amount)
+		}
+		to := paysaga.StatusPartialCanceled
+		if tossCanceled.Equal(order.Amount) {
+			to = paysaga.StatusCanceled
+		}
+		res := tx.Model(&orderRow{}).Where("order_id = ? AND status = ?", orderID, string(from)).
+			Updates(map[string]any{"status": string(to), "canceled_amount": tossCanceled, "updated_at": now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("order %s left status %s during the transaction", orderID, from)
+		}
+		facts := order.domain().Facts()
+		ev.DB = &facts
+		if err := appendEvent(tx, orderID, paysaga.EventReconciled, from, to, ev); err != nil {
+			return err
+		}
+		out, err = getOrder(tx, orderID, false)
+		return err
+	})
+	if err != nil {
+		return paysaga.Order{}, fail(err, "record Toss's cancel of %s", orderID)
+	}
+	return out.domain(), nil
+}
+
+// RefundInFlight reports whether the order has a refund whose outcome is not recorded yet.
+func (s *Store) RefundInFlight(ctx context.Context, orderID string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&refundRow{}).Where("order_id = ? AND status = ?", orderID, RefundRequested).Count(&n).Error
+	if err != nil {
+		return false, fail(err, "look for refunds in flight of %s", orderID)
+	}
+	return n > 0, nil
+}

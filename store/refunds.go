@@ -1,0 +1,336 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+	"gorm.io/gorm"
+
+	"github.com/paysaga/paysaga"
+)
+
+// Refund statuses: REQUESTED until Toss's answer is known, then DONE or FAILED.
+const (
+	RefundRequested = "REQUESTED"
+	RefundDone      = "DONE"
+	RefundFailed    = "FAILED"
+)
+
+// Refund is one request to give back part or all of an order's payment.
+type Refund struct {
+	OrderID   string
+	Seq       int
+	RequestID string
+	// Amount is what this refund gives back; BalanceBefore is the order's balance when it
+	// was requested: Toss's refundableAmount, so that Toss refuses the cancel when its balance
+	// says otherwise (a refund already made, or made elsewhere).
+	Amount         decimal.Decimal
+	BalanceBefore  decimal.Decimal
+	Reason         string
+	RequestedBy    string
+	Status         string
+	PaymentKey     string
+	TransactionKey string
+	FailureCode    string
+	FailureMessage string
+	CreatedAt      time.Time
+}
+
+// Full reports whether the refund takes the balance to zero.
+func (r Refund) Full() bool { return r.Amount.Equal(r.BalanceBefore) }
+
+type refundRow struct {
+	ID             int64 `gorm:"primaryKey"`
+	OrderID        string
+	Seq            int
+	RequestID      string
+	Amount         decimal.Decimal
+	BalanceBefore  decimal.Decimal
+	Reason         string
+	RequestedBy    string
+	Status         string
+	TransactionKey string
+	FailureCode    string
+	FailureMessage string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (refundRow) TableName() string { return "refunds" }
+
+func (r refundRow) domain(paymentKey string) Refund {
+	return Refund{
+		OrderID: r.OrderID, Seq: r.Seq, RequestID: r.RequestID, Amount: r.Amount, BalanceBefore: r.BalanceBefore,
+		Reason: r.Reason, RequestedBy: r.RequestedBy, Status: r.Status, PaymentKey: paymentKey,
+		TransactionKey: r.TransactionKey, FailureCode: r.FailureCode, FailureMessage: r.FailureMessage,
+		CreatedAt: r.CreatedAt.UTC(),
+	}
+}
+
+// CancelCreatedOrder closes an order nobody has started to pay: CREATED → CANCELED. It is a
+// conditional update like BeginConfirm's CREATED → CONFIRMING, so when a cancel and a confirm
+// race exactly one of them wins; the loser is ORDER_NOT_CANCELABLE (or, for the confirm,
+// ORDER_NOT_CONFIRMABLE). An order already CANCELED is returned as it is.
+func (s *Store) CancelCreatedOrder(ctx context.Context, orderID, reason string, ev paysaga.Evidence) (paysaga.Order, error) {
+	if ev.Note == "" {
+		ev.Note = reason
+	}
+	o, err := s.transition(ctx, orderID, change{
+		event: paysaga.EventOrderCanceled,
+		from:  []paysaga.OrderStatus{paysaga.StatusCreated},
+		to:    paysaga.StatusCanceled,
+		// Only an order that never got as far as a payment was closed this way.
+		done: func(r orderRow) bool { return r.PaymentKey == nil },
+	}, ev)
+	if paysaga.ErrorCode(err) == paysaga.CodeOrderNotConfirmable {
+		return paysaga.Order{}, paysaga.Errorf(paysaga.CodeOrderNotCancelable, "order %s cannot be closed: it is no longer CREATED", orderID)
+	}
+	if err != nil {
+		return paysaga.Order{}, fail(err, "cancel order %s", orderID)
+	}
+	return o, nil
+}
+
+// RefundRequest asks for a refund. A nil Amount is the whole balance.
+type RefundRequest struct {
+	OrderID     string
+	RequestID   string
+	Amount      *decimal.Decimal
+	Reason      string
+	RequestedBy string
+}
+
+// BeginRefund records a refund request against the order's current balance, in one
+// transaction with the order's row locked: the order must be PAID or PARTIAL_CANCELED, the
+// amount at most the balance (CANCEL_AMOUNT_EXCEEDS_BALANCE) and no other refund of the order
+// in flight (REFUND_IN_PROGRESS; a partial unique index guarantees it when two race). A retry
+// with the same RequestID returns the refund it recorded the first time.
+func (s *Store) BeginRefund(ctx context.Context, req RefundRequest) (Refund, error) {
+	switch {
+	case req.RequestID == "" || len(req.RequestID) > 200:
+		return Refund{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "refund request ID must be 1 to 200 characters")
+	case req.Reason == "" || utf8.RuneCountInString(req.Reason) > 200:
+		return Refund{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "cancelReason must be 1 to 200 characters")
+	}
+	if req.Amount != nil {
+		if err := checkMoney("cancel amount", *req.Amount); err != nil {
+			return Refund{}, err
+		}
+		if err := paysaga.ValidateKRW(*req.Amount); err != nil {
+			return Refund{}, err
+		}
+	}
+	var out Refund
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		order, err := getOrder(tx, req.OrderID, true)
+		if err != nil {
+			return err
+		}
+		paymentKey := ""
+		if order.PaymentKey != nil {
+			paymentKey = *order.PaymentKey
+		}
+		var mine refundRow
+		err = tx.Where("request_id = ?", req.RequestID).Take(&mine).Error
+		if err == nil {
+			if mine.OrderID != req.OrderID {
+				return paysaga.Errorf(paysaga.CodeInvalidRequest, "refund request %s belongs to another order", req.RequestID)
+			}
+			out = mine.domain(paymentKey)
+			return nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		st := paysaga.OrderStatus(order.Status)
+		if st != paysaga.StatusPaid && st != paysaga.StatusPartialCanceled {
+			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "order %s is %s; only a PAID or PARTIAL_CANCELED order is refunded", req.OrderID, st)
+		}
+		var inFlight int64
+		if err := tx.Model(&refundRow{}).Where("order_id = ? AND status = ?", req.OrderID, RefundRequested).Count(&inFlight).Error; err != nil {
+			return err
+		}
+		if inFlight > 0 {
+			return paysaga.Errorf(paysaga.CodeRefundInProgress, "a refund of order %s is in progress; try again when it has finished", req.OrderID)
+		}
+		balance := order.domain().Balance()
+		amount := balance
+		if req.Amount != nil {
+			amount = *req.Amount
+		}
+		if amount.GreaterThan(balance) {
+			return paysaga.Errorf(paysaga.CodeCancelAmountExceedsBalance, "cancelAmount %s exceeds the balance %s of order %s", amount, balance, req.OrderID)
+		}
+		if !amount.IsPositive() {
+			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "order %s has nothing left to refund", req.OrderID)
+		}
+		var seq int
+		if err := tx.Model(&refundRow{}).Where("order_id = ?", req.OrderID).Select("COALESCE(MAX(seq), 0)").Scan(&seq).Error; err != nil {
+			return err
+		}
+		t := now()
+		row := refundRow{
+			OrderID: req.OrderID, Seq: seq + 1, RequestID: req.RequestID, Amount: amount, BalanceBefore: balance,
+			Reason: req.Reason, RequestedBy: req.RequestedBy, Status: RefundRequested, CreatedAt: t, UpdatedAt: t,
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			if isUniqueViolation(err) {
+				return paysaga.Errorf(paysaga.CodeRefundInProgress, "a refund of order %s is in progress; try again when it has finished", req.OrderID)
+			}
+			return err
+		}
+		facts := order.domain().Facts()
+		ev := paysaga.Evidence{DB: &facts, Note: req.Reason, Extra: refundExtra(row)}
+		if err := appendEvent(tx, req.OrderID, paysaga.EventRefundRequested, st, st, ev); err != nil {
+			return err
+		}
+		out = row.domain(paymentKey)
+		return nil
+	})
+	if err != nil {
+		return Refund{}, fail(err, "begin refund of %s", req.OrderID)
+	}
+	return out, nil
+}
+
+func refundExtra(r refundRow) map[string]any {
+	m := map[string]any{
+		"refundSeq": r.Seq, "requestId": r.RequestID, "cancelAmount": r.Amount.String(),
+		"balanceBefore": r.BalanceBefore.String(), "requestedBy": r.RequestedBy,
+	}
+	if r.TransactionKey != "" {
+		m["transactionKey"] = r.TransactionKey
+	}
+	return m
+}
+
+// CompleteRefund records that Toss gave the money back: the refund DONE with Toss's
+// transactionKey, the order's canceled amount raised by it and the order PARTIAL_CANCELED
+// while a balance is left, CANCELED when none is. Money has moved, so the workflow retries
+// this until it succeeds; a refund already DONE returns the order unchanged.
+func (s *Store) CompleteRefund(ctx context.Context, requestID, transactionKey string, ev paysaga.Evidence) (paysaga.Order, error) {
+	var out orderRow
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r refundRow
+		if err := tx.Where("request_id = ?", requestID).Take(&r).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return paysaga.Errorf(paysaga.CodeInvalidRequest, "no refund request %s", requestID)
+			}
+			return err
+		}
+		order, err := getOrder(tx, r.OrderID, true)
+		if err != nil {
+			return err
+		}
+		if r.Status == RefundDone {
+			out = order
+			return nil
+		}
+		if r.Status != RefundRequested {
+			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "refund %s of order %s is %s", requestID, r.OrderID, r.Status)
+		}
+		from := paysaga.OrderStatus(order.Status)
+		canceled := order.CanceledAmount.Add(r.Amount)
+		to := paysaga.StatusPartialCanceled
+		if canceled.GreaterThanOrEqual(order.Amount) {
+			to = paysaga.StatusCanceled
+		}
+		if !paysaga.CanTransition(from, to) {
+			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "order %s is %s and cannot become %s", r.OrderID, from, to)
+		}
+		t := now()
+		res := tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, RefundRequested).
+			Updates(map[string]any{"status": RefundDone, "transaction_key": transactionKey, "updated_at": t})
+		if res.Error != nil {
+			return res.Error
+		}
+		res = tx.Model(&orderRow{}).Where("order_id = ? AND status = ?", r.OrderID, string(from)).
+			Updates(map[string]any{"status": string(to), "canceled_amount": canceled, "updated_at": t})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("order %s left status %s during the transaction", r.OrderID, from)
+		}
+		r.TransactionKey = transactionKey
+		if ev.DB == nil {
+			facts := order.domain().Facts()
+			ev.DB = &facts
+		}
+		ev.Extra = refundExtra(r)
+		if err := appendEvent(tx, r.OrderID, paysaga.EventRefunded, from, to, ev); err != nil {
+			return err
+		}
+		out, err = getOrder(tx, r.OrderID, false)
+		return err
+	})
+	if err != nil {
+		return paysaga.Order{}, fail(err, "complete refund %s", requestID)
+	}
+	return out.domain(), nil
+}
+
+// FailRefund records that Toss refused the refund and nothing was given back: the refund
+// FAILED with Toss's code, the order unchanged. A refund already FAILED is left as it is.
+func (s *Store) FailRefund(ctx context.Context, requestID, code, message string, ev paysaga.Evidence) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r refundRow
+		if err := tx.Where("request_id = ?", requestID).Take(&r).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return paysaga.Errorf(paysaga.CodeInvalidRequest, "no refund request %s", requestID)
+			}
+			return err
+		}
+		if r.Status == RefundFailed {
+			return nil
+		}
+		if r.Status != RefundRequested {
+			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "refund %s of order %s is already %s", requestID, r.OrderID, r.Status)
+		}
+		order, err := getOrder(tx, r.OrderID, true)
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, RefundRequested).
+			Updates(map[string]any{"status": RefundFailed, "failure_code": code, "failure_message": message, "updated_at": now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		ev.Code = code
+		if ev.Note == "" {
+			ev.Note = message
+		}
+		ev.Extra = refundExtra(r)
+		st := paysaga.OrderStatus(order.Status)
+		return appendEvent(tx, r.OrderID, paysaga.EventRefundFailed, st, st, ev)
+	})
+	if err != nil {
+		return fail(err, "fail refund %s", requestID)
+	}
+	return nil
+}
+
+// Refunds returns the order's refunds, oldest first.
+func (s *Store) Refunds(ctx context.Context, orderID string) ([]Refund, error) {
+	order, err := getOrder(s.db.WithContext(ctx), orderID, false)
+	if err != nil {
+		return nil, fail(err, "list refunds of %s", orderID)
+	}
+	var rows []refundRow
+	if err := s.db.WithContext(ctx).Where("order_id = ?", orderID).Order("seq").Find(&rows).Error; err != nil {
+		return nil, fail(err, "list refunds of %s", orderID)
+	}
+	pk := ""
+	if order.PaymentKey != nil {
+		pk = *order.PaymentKey
+	}
+	out := make([]Refund, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain(pk)
+	}
+	return out, nil
+}
