@@ -14,6 +14,10 @@ import (
 func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
 	w := sdkworker.New(c, workflows.TaskQueue, opts)
 	w.RegisterWorkflow(workflows.ConfirmPayment)
+	w.RegisterWorkflow(workflows.RefundPayment)
+	w.RegisterWorkflow(workflows.ExpireOrders)
+	w.RegisterWorkflow(workflows.Reconcile)
 	w.RegisterActivity(acts)
+	w.RegisterActivity(&activities.Reconciler{Acts: acts, Temporal: c})
 	return w
 }

@@ -1,0 +1,366 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/store"
+	"github.com/paysaga/paysaga/toss"
+)
+
+// Reconciler holds the reconciliation's steps. Besides the saga's dependencies it needs the
+// Temporal client: an order is stranded only if no workflow is still working on it.
+type Reconciler struct {
+	Acts     *Activities
+	Temporal client.Client
+}
+
+// Findings of a reconciliation run.
+const (
+	// FindingStrandedConfirming: an order CONFIRMING whose payment workflow is not running.
+	FindingStrandedConfirming = "STRANDED_CONFIRMING"
+	// FindingCanceledAtToss: Toss has refunded more of a paid order than the order records
+	// (a refund made from Toss's console).
+	FindingCanceledAtToss = "CANCELED_AT_TOSS"
+	// FindingDoneNotPaid: Toss holds money for an order the store does not consider paid.
+	FindingDoneNotPaid = "DONE_NOT_PAID"
+)
+
+// ReconcileInput bounds a run: Toss's transactions of the last Window are compared, and
+// CONFIRMING orders untouched for StaleAfter are checked for a live workflow.
+type ReconcileInput struct {
+	Window     time.Duration
+	StaleAfter time.Duration
+}
+
+// Finding is one difference to settle.
+type Finding struct {
+	OrderID    string
+	PaymentKey string
+	Kind       string
+	DBStatus   string
+	TossStatus string
+}
+
+// ReconcileScan is what a run found.
+type ReconcileScan struct {
+	StartedAt   time.Time
+	WindowStart time.Time
+	WindowEnd   time.Time
+	Checked     int
+	Findings    []Finding
+}
+
+// maxTransactionPages bounds one run's reading of Toss's transactions list.
+const maxTransactionPages = 20
+
+// FindDiscrepancies compares the store with Toss: stranded CONFIRMING orders, and every
+// order Toss shows a transaction for in the window whose money is not where the store says.
+// It changes nothing.
+func (r *Reconciler) FindDiscrepancies(ctx context.Context, in ReconcileInput) (ReconcileScan, error) {
+	defer heartbeatDuringCall(ctx)()
+	st, tc := r.Acts.Store, r.Acts.Toss
+	scan := ReconcileScan{StartedAt: time.Now().UTC()}
+	// Toss reads the dates to the second: the end is rounded up, so that what happened in
+	// the second the run began is in it.
+	scan.WindowEnd, scan.WindowStart = scan.StartedAt.Truncate(time.Second).Add(time.Second), scan.StartedAt.Add(-in.Window)
+	seen := map[string]bool{}
+
+	confirming, err := st.ListOrders(ctx, store.OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}})
+	if err != nil {
+		return scan, err
+	}
+	for _, o := range confirming {
+		if o.UpdatedAt.After(scan.StartedAt.Add(-in.StaleAfter)) {
+			continue // its saga may be between two steps
+		}
+		scan.Checked++
+		seen[o.ID] = true
+		running, err := r.paymentWorkflowRunning(ctx, o.ID)
+		if err != nil {
+			return scan, err
+		}
+		if !running {
+			scan.Findings = append(scan.Findings, Finding{OrderID: o.ID, PaymentKey: o.PaymentKey,
+				Kind: FindingStrandedConfirming, DBStatus: string(o.Status)})
+		}
+	}
+
+	q := toss.TransactionsQuery{StartDate: scan.WindowStart, EndDate: scan.WindowEnd, Limit: toss.MaxTransactionsLimit}
+	var orderIDs []string
+	for page := 0; page < maxTransactionPages; page++ {
+		txs, err := tc.Transactions(ctx, q)
+		if err != nil {
+			return scan, tossError("list transactions", "the reconciliation", err)
+		}
+		for _, t := range txs {
+			if !seen[t.OrderID] {
+				seen[t.OrderID] = true
+				orderIDs = append(orderIDs, t.OrderID)
+			}
+		}
+		if len(txs) < q.Limit {
+			break
+		}
+		q.StartingAfter = txs[len(txs)-1].TransactionKey
+	}
+	for _, id := range orderIDs {
+		scan.Checked++
+		f, err := r.compare(ctx, id)
+		if err != nil {
+			return scan, err
+		}
+		if f != nil {
+			scan.Findings = append(scan.Findings, *f)
+		}
+	}
+	return scan, nil
+}
+
+// compare reads one order's payment at Toss and says whether it differs from the store.
+func (r *Reconciler) compare(ctx context.Context, orderID string) (*Finding, error) {
+	p, err := r.Acts.Toss.GetPaymentByOrderID(ctx, orderID)
+	if err != nil {
+		return nil, tossError("fetch payment", orderID, err)
+	}
+	f := &Finding{OrderID: orderID, PaymentKey: p.PaymentKey, TossStatus: p.Status}
+	order, err := r.Acts.Store.GetOrder(ctx, orderID)
+	if paysaga.ErrorCode(err) == paysaga.CodeOrderNotFound {
+		if p.Status == paysaga.PaymentDone || p.Status == paysaga.PaymentPartialCanceled {
+			f.Kind = FindingDoneNotPaid
+			return f, nil
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	f.DBStatus = string(order.Status)
+	tossCanceled := p.TotalAmount.Sub(p.BalanceAmount)
+	switch order.Status {
+	case paysaga.StatusPaid, paysaga.StatusPartialCanceled:
+		if tossCanceled.GreaterThan(order.CanceledAmount) {
+			inFlight, err := r.Acts.Store.RefundInFlight(ctx, orderID)
+			if err != nil || inFlight {
+				return nil, err // a refund of ours is on its way; its workflow records it
+			}
+			f.Kind = FindingCanceledAtToss
+			return f, nil
+		}
+	case paysaga.StatusCreated, paysaga.StatusExpired, paysaga.StatusFailed, paysaga.StatusCanceled:
+		if p.Status == paysaga.PaymentDone || p.Status == paysaga.PaymentPartialCanceled {
+			f.Kind = FindingDoneNotPaid
+			return f, nil
+		}
+	}
+	return nil, nil
+}
+
+func (r *Reconciler) paymentWorkflowRunning(ctx context.Context, orderID string) (bool, error) {
+	resp, err := r.Temporal.DescribeWorkflowExecution(ctx, "payment:"+orderID, "")
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("describe the payment workflow of %s: %w", orderID, err)
+	}
+	return resp.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+}
+
+// Actions of a settled finding.
+const (
+	ActionCompleted       = "COMPLETED"
+	ActionFailed          = "FAILED"
+	ActionCanceled        = "CANCELED"
+	ActionPartialCanceled = "PARTIAL_CANCELED"
+	ActionRefundedAtToss  = "REFUNDED_AT_TOSS"
+)
+
+// CodeReconciledNotApproved is the failure code of a stranded order Toss never approved.
+const CodeReconciledNotApproved = "RECONCILED_NOT_APPROVED"
+
+// SettleFinding settles one difference through the saga's own verified steps, reading Toss
+// again first (the scan may be minutes old). Each step it takes is idempotent, so a retry
+// after a crash finishes the job. What it cannot settle becomes NEEDS_ATTENTION.
+func (r *Reconciler) SettleFinding(ctx context.Context, f Finding) (store.ReconcileItem, error) {
+	defer heartbeatDuringCall(ctx)()
+	item := store.ReconcileItem{OrderID: f.OrderID, PaymentKey: f.PaymentKey, Finding: f.Kind, DBStatus: f.DBStatus, TossStatus: f.TossStatus}
+	var p *toss.Payment
+	p, err := r.Acts.Toss.GetPaymentByOrderID(ctx, f.OrderID)
+	var te *toss.Error
+	switch {
+	case errors.As(err, &te) && te.Code == toss.CodeNotFoundPayment:
+		p = nil
+	case err != nil:
+		return item, tossError("fetch payment", f.OrderID, err)
+	default:
+		item.TossStatus, item.PaymentKey = p.Status, p.PaymentKey
+	}
+	switch f.Kind {
+	case FindingStrandedConfirming:
+		return r.settleStranded(ctx, item, p)
+	case FindingCanceledAtToss:
+		return r.settleTossCancel(ctx, item, p)
+	case FindingDoneNotPaid:
+		return r.settleDoneNotPaid(ctx, item, p)
+	}
+	item.Action, item.Note = store.ActionNeedsAttention, "unknown finding"
+	return item, nil
+}
+
+// settleStranded finishes a confirm whose workflow is gone, as the saga would have: an
+// approval that verifies is recorded (PAID), one that does not is parked, and a payment
+// Toss never approved fails the order and gives its stock back.
+func (r *Reconciler) settleStranded(ctx context.Context, item store.ReconcileItem, p *toss.Payment) (store.ReconcileItem, error) {
+	st := r.Acts.Store
+	order, err := st.GetOrder(ctx, item.OrderID)
+	if err != nil {
+		return item, err
+	}
+	if order.Status != paysaga.StatusConfirming {
+		item.Action, item.Note = "NONE", "settled meanwhile: "+string(order.Status)
+		return item, nil
+	}
+	facts := order.Facts()
+	ev := paysaga.Evidence{DB: &facts, Note: "reconciliation: the payment workflow is not running"}
+	if p != nil && p.Status == paysaga.PaymentDone {
+		tossFacts := p.Facts()
+		ev.Toss = &tossFacts
+		claim := paysaga.ConfirmClaim{OrderID: order.ID, UserID: order.UserID, PaymentKey: order.PaymentKey, Amount: order.Amount}
+		if verr := paysaga.VerifyAfterConfirm(facts, claim, tossFacts); verr != nil {
+			return r.park(ctx, item, paysaga.ErrorCode(verr), verr.Error(), ev)
+		}
+		if err := st.ReserveStock(ctx, order.ID); err != nil {
+			if paysaga.ErrorCode(err) == paysaga.CodeOutOfStock {
+				return r.park(ctx, item, paysaga.CodeOutOfStock, "Toss approved, but the stock is gone", ev)
+			}
+			return item, err
+		}
+		if _, err := st.CompletePayment(ctx, order.ID, tossFacts, ev); err != nil {
+			return item, err
+		}
+		item.Action, item.Note = ActionCompleted, "Toss approved and verified: recorded PAID"
+		return item, nil
+	}
+	if p != nil && p.Status != paysaga.PaymentReady && p.Status != paysaga.PaymentInProgress &&
+		p.Status != paysaga.PaymentAborted && p.Status != paysaga.PaymentExpired && p.Status != paysaga.PaymentCanceled {
+		return r.park(ctx, item, paysaga.CodeConfirmUnresolved, "Toss holds the payment as "+p.Status, ev)
+	}
+	// Nothing was charged (or it was all given back), and no workflow will confirm it now.
+	if err := st.ReleaseStock(ctx, order.ID); err != nil {
+		return item, err
+	}
+	state := "no payment"
+	if p != nil {
+		state = p.Status
+		tossFacts := p.Facts()
+		ev.Toss = &tossFacts
+	}
+	if _, err := st.FailPayment(ctx, order.ID, CodeReconciledNotApproved, "the confirm never completed; Toss holds "+state, ev); err != nil {
+		return item, err
+	}
+	item.Action, item.Note = ActionFailed, "Toss holds "+state+": FAILED, stock released"
+	return item, nil
+}
+
+// settleTossCancel records refunds made at Toss's console on the order. Stock policy, the
+// same as for the service's own refunds: a cancel of the whole payment gives the stock back,
+// a partial one does not.
+func (r *Reconciler) settleTossCancel(ctx context.Context, item store.ReconcileItem, p *toss.Payment) (store.ReconcileItem, error) {
+	if p == nil {
+		return r.park(ctx, item, paysaga.CodeRefundUnresolved, "Toss no longer shows the payment", paysaga.Evidence{})
+	}
+	facts := p.Facts()
+	ev := paysaga.Evidence{Toss: &facts, Note: "reconciliation: refunded at Toss outside this service",
+		Extra: map[string]any{"tossBalanceAmount": p.BalanceAmount.String(), "tossCancels": len(p.Cancels)}}
+	o, err := r.Acts.Store.RecordTossCancel(ctx, item.OrderID, p.TotalAmount.Sub(p.BalanceAmount), ev)
+	if code := paysaga.ErrorCode(err); code == paysaga.CodeRefundUnresolved || code == paysaga.CodeOrderNotCancelable {
+		return r.park(ctx, item, code, err.Error(), ev)
+	}
+	if err != nil {
+		return item, err
+	}
+	item.Action = ActionPartialCanceled
+	if o.Status == paysaga.StatusCanceled {
+		if err := r.Acts.Store.ReleaseStock(ctx, o.ID); err != nil {
+			return item, err
+		}
+		item.Action = ActionCanceled
+	}
+	item.Note = fmt.Sprintf("Toss refunded %s in total; the order now records it", o.CanceledAmount)
+	return item, nil
+}
+
+// settleDoneNotPaid gives back money Toss holds for an order the store closed without a
+// payment (FAILED, EXPIRED, CANCELED): such an order can no longer become PAID, so the
+// charge is cancelled through the saga's own compensation. A payment for an order the
+// store does not know is left to a person.
+func (r *Reconciler) settleDoneNotPaid(ctx context.Context, item store.ReconcileItem, p *toss.Payment) (store.ReconcileItem, error) {
+	order, err := r.Acts.Store.GetOrder(ctx, item.OrderID)
+	if paysaga.ErrorCode(err) == paysaga.CodeOrderNotFound {
+		item.Action, item.Note = store.ActionNeedsAttention, "Toss holds a payment for an order this service does not know"
+		return item, nil
+	}
+	if err != nil {
+		return item, err
+	}
+	switch order.Status {
+	case paysaga.StatusCreated, paysaga.StatusExpired, paysaga.StatusFailed, paysaga.StatusCanceled:
+	default:
+		item.Action, item.Note = "NONE", "settled meanwhile: "+string(order.Status)
+		return item, nil
+	}
+	if p == nil || (p.Status != paysaga.PaymentDone && p.Status != paysaga.PaymentPartialCanceled) {
+		item.Action, item.Note = "NONE", "Toss no longer holds the money"
+		return item, nil
+	}
+	after, err := r.Acts.CancelPayment(ctx, CancelInput{OrderID: order.ID, Reason: "주문이 결제되지 않은 상태여서 자동 취소 (대사)"})
+	if err != nil {
+		return item, err
+	}
+	facts := order.Facts()
+	ev := paysaga.Evidence{DB: &facts, Toss: &after, Code: FindingDoneNotPaid,
+		Note: "reconciliation: Toss held money for a " + string(order.Status) + " order; cancelled at Toss"}
+	if err := r.Acts.Store.RecordEvent(ctx, order.ID, paysaga.EventReconciled, ev); err != nil {
+		return item, err
+	}
+	item.TossStatus, item.Action = after.Status, ActionRefundedAtToss
+	item.Note = "the order is " + string(order.Status) + "; the charge was cancelled at Toss"
+	return item, nil
+}
+
+// park marks the order NEEDS_ATTENTION (when its state allows) and reports the item as
+// unsettled.
+func (r *Reconciler) park(ctx context.Context, item store.ReconcileItem, code, message string, ev paysaga.Evidence) (store.ReconcileItem, error) {
+	ev.Code = code
+	if _, err := r.Acts.Store.MarkNeedsAttention(ctx, item.OrderID, code, message, ev); err != nil &&
+		paysaga.ErrorCode(err) != paysaga.CodeOrderNotConfirmable {
+		return item, err
+	}
+	item.Action, item.Note = store.ActionNeedsAttention, code+": "+message
+	return item, nil
+}
+
+// RecordReconciliationInput is a finished run.
+type RecordReconciliationInput struct {
+	RunID string
+	Scan  ReconcileScan
+	Items []store.ReconcileItem
+}
+
+// RecordReconciliation stores the run's report.
+func (r *Reconciler) RecordReconciliation(ctx context.Context, in RecordReconciliationInput) (store.ReconcileRun, error) {
+	run, err := r.Acts.Store.RecordReconciliation(ctx, store.ReconcileRun{
+		RunID: in.RunID, WindowStart: in.Scan.WindowStart, WindowEnd: in.Scan.WindowEnd,
+		Checked: in.Scan.Checked, StartedAt: in.Scan.StartedAt,
+	}, in.Items)
+	return run, classify(err)
+}

@@ -1,0 +1,165 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/store"
+	"github.com/paysaga/paysaga/toss"
+)
+
+// BeginRefund records the refund request against the order's balance. Refusals (the order
+// is not refundable, the amount exceeds the balance, another refund is in flight) are
+// non-retryable with their domain code.
+func (a *Activities) BeginRefund(ctx context.Context, req store.RefundRequest) (store.Refund, error) {
+	r, err := a.Store.BeginRefund(ctx, req)
+	return r, classify(err)
+}
+
+// RefundOutcome is what Toss did with a refund: the payment after it and the cancel entry
+// that is this refund.
+type RefundOutcome struct {
+	Toss           paysaga.PaymentFacts
+	TransactionKey string
+	BalanceAmount  decimal.Decimal
+}
+
+// RefundIdempotencyKey is the one Toss key of an order's n-th refund: every retry of it is
+// the same request to Toss, and a different refund can never be mistaken for it.
+func RefundIdempotencyKey(orderID string, seq int) string {
+	return fmt.Sprintf("paysaga-refund-%s-%d", orderID, seq)
+}
+
+// CancelAtToss asks Toss to give the refund's amount back, with refundableAmount set to the
+// balance the server expects: if Toss's balance differs (the refund was already made, or
+// someone refunded from Toss's console) Toss refuses with NOT_MATCHES_REFUNDABLE_AMOUNT
+// instead of refunding twice. Unknown outcomes stay retryable with the same key.
+func (a *Activities) CancelAtToss(ctx context.Context, r store.Refund) (RefundOutcome, error) {
+	defer heartbeatDuringCall(ctx)()
+	amount, balance := r.Amount, r.BalanceBefore
+	p, err := a.Toss.Cancel(ctx, r.PaymentKey, toss.CancelRequest{
+		CancelReason:     r.Reason,
+		CancelAmount:     &amount,
+		RefundableAmount: &balance,
+	}, RefundIdempotencyKey(r.OrderID, r.Seq))
+	if err != nil {
+		return RefundOutcome{}, tossError("cancel payment", r.OrderID, err)
+	}
+	out, ok := refundIn(p, r)
+	if !ok {
+		return RefundOutcome{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("Toss answered the cancel of order %s without a matching cancel entry", r.OrderID), paysaga.CodeRefundUnresolved, nil)
+	}
+	return out, nil
+}
+
+// ReadBackInput is a refund whose Toss call failed. Refused is set when Toss answered with a
+// definite refusal: Toss replays the first answer to a key, so a refusal means this key's
+// cancel was not made, and any change of balance is someone else's doing.
+type ReadBackInput struct {
+	Refund  store.Refund
+	Refused bool
+}
+
+// ReadBackRefund settles a refund whose Toss call ended without a success by reading the
+// payment. After an unknown outcome, a newest cancel entry of this refund's amount and reason
+// that took the balance from what the server expected to what it expects now means the
+// refund happened. A balance still where it was means it did not (REFUND_NOT_MADE). Anything
+// else — a balance someone changed at Toss's console, say — cannot be decided here
+// (REFUND_UNRESOLVED), and a person or the reconciliation must look.
+func (a *Activities) ReadBackRefund(ctx context.Context, in ReadBackInput) (RefundOutcome, error) {
+	defer heartbeatDuringCall(ctx)()
+	r := in.Refund
+	p, err := a.Toss.GetPayment(ctx, r.PaymentKey)
+	if err != nil {
+		return RefundOutcome{}, tossError("read payment after cancel", r.OrderID, err)
+	}
+	if !in.Refused {
+		if out, ok := refundIn(p, r); ok {
+			return out, nil
+		}
+	}
+	if p.BalanceAmount.Equal(r.BalanceBefore) {
+		return RefundOutcome{}, temporal.NewNonRetryableApplicationError(
+			"Toss shows no refund: the balance is unchanged", CodeRefundNotMade, nil)
+	}
+	return RefundOutcome{}, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("Toss's balance is %s; the server expected %s before this refund of %s", p.BalanceAmount, r.BalanceBefore, r.Amount),
+		paysaga.CodeRefundUnresolved, nil)
+}
+
+// CodeRefundNotMade is the read-back's answer when Toss holds no trace of the refund.
+const CodeRefundNotMade = "REFUND_NOT_MADE"
+
+// refundIn finds r in the payment: Toss's balance is r's expected balance after it, and the
+// newest cancel entry is of r's amount and left that balance.
+func refundIn(p *toss.Payment, r store.Refund) (RefundOutcome, bool) {
+	after := r.BalanceBefore.Sub(r.Amount)
+	if !p.BalanceAmount.Equal(after) || len(p.Cancels) == 0 {
+		return RefundOutcome{}, false
+	}
+	last := p.Cancels[len(p.Cancels)-1]
+	if !last.CancelAmount.Equal(r.Amount) || last.CancelReason != r.Reason {
+		return RefundOutcome{}, false
+	}
+	return RefundOutcome{Toss: p.Facts(), TransactionKey: last.TransactionKey, BalanceAmount: p.BalanceAmount}, true
+}
+
+// CompleteRefundInput is a refund Toss made.
+type CompleteRefundInput struct {
+	Refund  store.Refund
+	Outcome RefundOutcome
+}
+
+// CompleteRefund records the refund: the order's balance goes down, and its status becomes
+// PARTIAL_CANCELED or CANCELED. Money has moved, so the workflow retries this until it
+// succeeds.
+func (a *Activities) CompleteRefund(ctx context.Context, in CompleteRefundInput) (paysaga.Order, error) {
+	facts := in.Outcome.Toss
+	o, err := a.Store.CompleteRefund(ctx, in.Refund.RequestID, in.Outcome.TransactionKey, paysaga.Evidence{Toss: &facts, Note: in.Refund.Reason})
+	return o, classify(err)
+}
+
+// FailRefundInput is a refund Toss refused.
+type FailRefundInput struct {
+	Refund  store.Refund
+	Code    string
+	Message string
+	Toss    *paysaga.PaymentFacts
+}
+
+// FailRefund records that nothing was given back.
+func (a *Activities) FailRefund(ctx context.Context, in FailRefundInput) error {
+	return classify(a.Store.FailRefund(ctx, in.Refund.RequestID, in.Code, in.Message, paysaga.Evidence{Toss: in.Toss}))
+}
+
+// GetOrder reads the order as it is now.
+func (a *Activities) GetOrder(ctx context.Context, orderID string) (paysaga.Order, error) {
+	o, err := a.Store.GetOrder(ctx, orderID)
+	return o, classify(err)
+}
+
+// ExpireInput says which CREATED orders are too old: those created more than MaxAge ago.
+type ExpireInput struct {
+	MaxAge time.Duration
+	// Limit bounds one sweep; the next sweep takes the rest.
+	Limit int
+}
+
+// ExpireOrders moves CREATED orders older than MaxAge to EXPIRED and returns how many.
+func (a *Activities) ExpireOrders(ctx context.Context, in ExpireInput) (int, error) {
+	if in.MaxAge <= 0 {
+		return 0, temporal.NewNonRetryableApplicationError("the order expiry must be positive", paysaga.CodeInvalidRequest, nil)
+	}
+	limit := in.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	ids, err := a.Store.ExpireOrders(ctx, time.Now().Add(-in.MaxAge), limit)
+	return len(ids), classify(err)
+}

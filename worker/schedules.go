@@ -1,0 +1,86 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/paysaga/paysaga/activities"
+	"github.com/paysaga/paysaga/workflows"
+)
+
+// Schedules configures the Temporal Schedules of the service's periodic work.
+type Schedules struct {
+	// OrderExpiry is how long an order may stay CREATED (default 30 minutes).
+	OrderExpiry time.Duration
+	// ReconcileEvery is how often the reconciliation runs (default 10 minutes).
+	ReconcileEvery time.Duration
+}
+
+// EnsureSchedules creates the Temporal Schedules (order expiry, reconciliation) — or brings existing ones to this
+// configuration — so that every API, worker and dev stack start may call it: the first
+// creates, the others find them. The schedules live in Temporal, not in any one process,
+// so a sweep runs exactly once per interval however many workers there are.
+func EnsureSchedules(ctx context.Context, c client.Client, cfg Schedules) error {
+	if cfg.OrderExpiry <= 0 {
+		cfg.OrderExpiry = workflows.DefaultOrderExpiry
+	}
+	if cfg.ReconcileEvery <= 0 {
+		cfg.ReconcileEvery = workflows.DefaultReconcileEvery
+	}
+	err := ensureSchedule(ctx, c, workflows.ReconcileScheduleID, cfg.ReconcileEvery, &client.ScheduleWorkflowAction{
+		ID:       "reconcile",
+		Workflow: workflows.Reconcile,
+		Args: []any{activities.ReconcileInput{
+			Window: workflows.DefaultReconcileWindow, StaleAfter: workflows.DefaultReconcileStaleAfter}},
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowExecutionTimeout: time.Hour,
+	})
+	if err != nil {
+		return err
+	}
+	return ensureSchedule(ctx, c, workflows.ExpireOrdersScheduleID, time.Minute, &client.ScheduleWorkflowAction{
+		ID:        "expire-orders",
+		Workflow:  workflows.ExpireOrders,
+		Args:      []any{activities.ExpireInput{MaxAge: cfg.OrderExpiry}},
+		TaskQueue: workflows.TaskQueue,
+		// A sweep is a few seconds of work; one that runs late is simply the next.
+		WorkflowExecutionTimeout: 5 * time.Minute,
+	})
+}
+
+func ensureSchedule(ctx context.Context, c client.Client, id string, every time.Duration, action *client.ScheduleWorkflowAction) error {
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:     id,
+		Spec:   spec,
+		Action: action,
+		// Never two sweeps at once: a slow one makes the next wait its turn, not pile up.
+		Overlap:        enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		CatchupWindow:  every,
+		PauseOnFailure: false,
+	})
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create schedule %s: %w", id, err)
+	}
+	err = c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
+		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			sched := in.Description.Schedule
+			sched.Spec = &spec
+			sched.Action = action
+			return &client.ScheduleUpdate{Schedule: &sched}, nil
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("update schedule %s: %w", id, err)
+	}
+	return nil
+}

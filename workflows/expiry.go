@@ -1,0 +1,27 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/paysaga/paysaga/activities"
+)
+
+// DefaultOrderExpiry is how long an order may stay CREATED: beyond Toss's 30 minutes for
+// the payment window plus 10 for the confirm, so no order that could still be paid expires.
+const DefaultOrderExpiry = 30 * time.Minute
+
+// ExpireOrdersScheduleID is the Temporal Schedule that runs ExpireOrders every minute.
+const ExpireOrdersScheduleID = "paysaga-expire-orders"
+
+// ExpireOrders is one sweep: CREATED orders older than the expiry become EXPIRED. A
+// Schedule starts it every minute; it is short, and a missed run is caught up by the next.
+func ExpireOrders(ctx workflow.Context, in activities.ExpireInput) (int, error) {
+	var n int
+	err := workflow.ExecuteActivity(withDatabase(ctx), acts.ExpireOrders, in).Get(ctx, &n)
+	if n > 0 {
+		workflow.GetLogger(ctx).Info("orders expired", "count", n)
+	}
+	return n, err
+}

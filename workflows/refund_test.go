@@ -1,0 +1,144 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/activities"
+	"github.com/paysaga/paysaga/store"
+	"github.com/paysaga/paysaga/workflows"
+)
+
+// The refund branches the simulator cannot easily provoke: a read-back that cannot decide,
+// and a refund Toss made that the database then refuses to record.
+
+var (
+	refundReq = store.RefundRequest{OrderID: orderID, RequestID: "refund:" + orderID + ":k1", Reason: "환불"}
+	refund    = store.Refund{OrderID: orderID, Seq: 1, RequestID: refundReq.RequestID, Amount: decimal.NewFromInt(78000),
+		BalanceBefore: decimal.NewFromInt(78000), Reason: "환불", Status: store.RefundRequested, PaymentKey: "tsim_pk_1"}
+	refunded      = activities.RefundOutcome{Toss: canceled, TransactionKey: "tx-1", BalanceAmount: decimal.Zero}
+	canceledOrder = paysaga.Order{ID: orderID, UserID: 1, Status: paysaga.StatusCanceled, PaymentKey: "tsim_pk_1",
+		Amount: decimal.NewFromInt(78000), CanceledAmount: decimal.NewFromInt(78000)}
+)
+
+type refundSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env   *testsuite.TestWorkflowEnvironment
+	calls []string
+}
+
+func TestRefundPayment(t *testing.T) { suite.Run(t, new(refundSuite)) }
+
+func (s *refundSuite) SetupTest() {
+	s.env = s.NewTestWorkflowEnvironment()
+	s.env.RegisterActivity(a)
+	s.calls = nil
+	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		s.calls = append(s.calls, info.ActivityType.Name)
+	})
+}
+
+func (s *refundSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }
+
+func (s *refundSuite) run() (workflows.RefundResult, error) {
+	s.env.ExecuteWorkflow(workflows.RefundPayment, refundReq)
+	s.True(s.env.IsWorkflowCompleted())
+	var res workflows.RefundResult
+	err := s.env.GetWorkflowError()
+	if err == nil {
+		s.NoError(s.env.GetWorkflowResult(&res))
+	}
+	return res, err
+}
+
+func (s *refundSuite) code(err error) string {
+	var appErr *temporal.ApplicationError
+	s.Require().True(errors.As(err, &appErr), "want an application error, got %v", err)
+	return appErr.Type()
+}
+
+func (s *refundSuite) TestFullRefund_CanceledAndStockReleased() {
+	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
+	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).Return(refunded, nil).Once()
+	s.env.OnActivity(a.CompleteRefund, mock.Anything, mock.MatchedBy(func(in activities.CompleteRefundInput) bool {
+		return in.Refund.RequestID == refund.RequestID && in.Outcome.TransactionKey == "tx-1"
+	})).Return(canceledOrder, nil).Once()
+	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
+	res, err := s.run()
+	s.Require().NoError(err)
+	s.Equal(paysaga.StatusCanceled, res.Order.Status)
+	s.Equal("tx-1", res.Refund.TransactionKey)
+	s.Equal([]string{"BeginRefund", "CancelAtToss", "CompleteRefund", "ReleaseStock"}, s.calls)
+}
+
+func (s *refundSuite) TestUnknownOutcome_ReadBackFindsTheRefund() {
+	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
+	// Toss never answers: the same request is retried until the step's time is up, then
+	// the payment is read back, looking for this refund.
+	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).
+		Return(activities.RefundOutcome{}, temporal.NewApplicationError("timeout", paysaga.CodeTossUnavailable))
+	s.env.OnActivity(a.ReadBackRefund, mock.Anything, mock.MatchedBy(func(in activities.ReadBackInput) bool { return !in.Refused })).
+		Return(refunded, nil).Once()
+	s.env.OnActivity(a.CompleteRefund, mock.Anything, mock.Anything).Return(canceledOrder, nil).Once()
+	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
+	_, err := s.run()
+	s.Require().NoError(err)
+}
+
+func (s *refundSuite) TestReadBackCannotDecide_ParksNeedsAttention() {
+	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
+	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).
+		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("balance", "NOT_MATCHES_REFUNDABLE_AMOUNT", nil)).Once()
+	s.env.OnActivity(a.ReadBackRefund, mock.Anything, mock.MatchedBy(func(in activities.ReadBackInput) bool { return in.Refused })).
+		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("other balance", paysaga.CodeRefundUnresolved, nil)).Once()
+	s.env.OnActivity(a.MarkNeedsAttention, mock.Anything, mock.MatchedBy(func(in activities.FailInput) bool {
+		return in.OrderID == orderID && in.Code == paysaga.CodeRefundUnresolved
+	})).Return(nil).Once()
+	_, err := s.run()
+	s.Equal(paysaga.CodeRefundUnresolved, s.code(err))
+	s.NotContains(s.calls, "CompleteRefund")
+	s.NotContains(s.calls, "FailRefund")
+}
+
+func (s *refundSuite) TestTossRefusesAndBalanceUnchanged_RefundFailedWithTossCode() {
+	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
+	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).
+		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("거절", "REFUND_REJECTED", nil)).Once()
+	s.env.OnActivity(a.ReadBackRefund, mock.Anything, mock.Anything).
+		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("unchanged", activities.CodeRefundNotMade, nil)).Once()
+	s.env.OnActivity(a.FailRefund, mock.Anything, mock.MatchedBy(func(in activities.FailRefundInput) bool {
+		return in.Code == "REFUND_REJECTED"
+	})).Return(nil).Once()
+	_, err := s.run()
+	s.Equal("REFUND_REJECTED", s.code(err))
+}
+
+func (s *refundSuite) TestTossRefundedButOrderRefusesRecord_ParksNeedsAttention() {
+	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
+	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).Return(refunded, nil).Once()
+	s.env.OnActivity(a.CompleteRefund, mock.Anything, mock.Anything).
+		Return(paysaga.Order{}, temporal.NewNonRetryableApplicationError("order moved", paysaga.CodeOrderNotCancelable, nil)).Once()
+	s.env.OnActivity(a.MarkNeedsAttention, mock.Anything, mock.Anything).Return(nil).Once()
+	_, err := s.run()
+	s.Equal(paysaga.CodeRefundUnresolved, s.code(err))
+	s.NotContains(s.calls, "ReleaseStock")
+}
+
+func (s *refundSuite) TestBeginRefused_NothingElseRuns() {
+	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).
+		Return(store.Refund{}, temporal.NewNonRetryableApplicationError("busy", paysaga.CodeRefundInProgress, nil)).Once()
+	_, err := s.run()
+	s.Equal(paysaga.CodeRefundInProgress, s.code(err))
+	s.Equal([]string{"BeginRefund"}, s.calls)
+}
