@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -57,7 +58,7 @@ func describeJSONError(err error) string {
 	case errors.Is(err, io.EOF):
 		return "the body is empty; a JSON object is required"
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+		return "unknown field " + quoteField(strings.TrimPrefix(err.Error(), "json: unknown field "))
 	default:
 		return "malformed JSON"
 	}
@@ -105,10 +106,65 @@ func (a *amount) UnmarshalJSON(b []byte) error {
 	if unq, err := strconv.Unquote(s); err == nil {
 		s = unq
 	}
-	d, err := decimal.NewFromString(strings.TrimSpace(s))
-	if err != nil || len(s) > 20 {
-		return &fieldError{field: "amount", problem: "must be a number"}
+	// Plain decimal notation only: "1e4", "0x10", " 10" and friends are refused rather
+	// than read into a number that may differ from what the client's other layers saw.
+	if len(s) > 20 || !plainDecimal.MatchString(s) {
+		return &fieldError{field: "amount", problem: "must be a number in plain decimal notation"}
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return &fieldError{field: "amount", problem: "must be a number in plain decimal notation"}
 	}
 	a.Decimal, a.set = d, true
 	return nil
+}
+
+var plainDecimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+
+// DefaultMaxAmount bounds one order when the configuration says nothing: far above any
+// honest basket of the shop (100 × its dearest product), far below what would overflow
+// anything downstream.
+var DefaultMaxAmount = decimal.NewFromInt(10_000_000)
+
+// checkAmount is the amount rule of every request: present, whole won, positive, at most
+// the configured maximum.
+func (s *Server) checkAmount(a amount) error {
+	if !a.set {
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field amount: required")
+	}
+	if err := paysaga.ValidateKRW(a.Decimal); err != nil {
+		var e *paysaga.Error
+		if errors.As(err, &e) {
+			return paysaga.Errorf(paysaga.CodeInvalidRequest, "field %s", e.Message)
+		}
+		return err
+	}
+	if a.GreaterThan(s.cfg.MaxAmount) {
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field amount: must be at most %s", s.cfg.MaxAmount)
+	}
+	return nil
+}
+
+// validPaymentKey accepts what Toss issues: 1–200 characters of A-Z a-z 0-9 - _. Anything
+// else cannot be a paymentKey, and it ends up in a Toss URL path.
+func validPaymentKey(k string) bool {
+	if k == "" || len(k) > 200 {
+		return false
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteField makes a client-chosen field name safe to echo: valid UTF-8 and short, so an
+// error message can neither carry garbage nor grow with the request.
+func quoteField(name string) string {
+	name = strings.ToValidUTF8(name, "?")
+	if r := []rune(name); len(r) > 64 {
+		name = string(r[:64]) + "…"
+	}
+	return name
 }

@@ -10,6 +10,13 @@ import (
 	"github.com/paysaga/paysaga"
 )
 
+// Codes of the API's own refusals, next to paysaga's domain codes.
+const (
+	CodeUnauthorized = "UNAUTHORIZED"
+	CodeForbidden    = "FORBIDDEN"
+	CodeRateLimited  = "RATE_LIMITED"
+)
+
 // errorBody is every error response: a stable code to switch on and a message for people.
 type errorBody struct {
 	Code    string `json:"code"`
@@ -35,6 +42,25 @@ var statusOf = map[string]int{
 	paysaga.CodeConfirmUnresolved:     http.StatusBadGateway,
 	paysaga.CodeTossUnavailable:       http.StatusServiceUnavailable,
 	paysaga.CodeInternal:              http.StatusInternalServerError,
+	// Refunds and client idempotency (api/refunds.go).
+	paysaga.CodeOrderNotCancelable:          http.StatusConflict,
+	paysaga.CodeCancelAmountExceedsBalance:  http.StatusBadRequest,
+	paysaga.CodeRefundInProgress:            http.StatusConflict,
+	paysaga.CodeRefundUnresolved:            http.StatusBadGateway,
+	paysaga.CodeIdempotencyKeyReused:        http.StatusUnprocessableEntity,
+	paysaga.CodeIdempotentRequestInProgress: http.StatusConflict,
+	"REFUND_NOT_MADE":                       http.StatusBadGateway,
+	CodeReconciliationNotFound:              http.StatusNotFound,
+	// Toss's refusals of a refund: the payment's state at Toss does not allow it.
+	"NOT_CANCELABLE_PAYMENT":        http.StatusConflict,
+	"NOT_CANCELABLE_AMOUNT":         http.StatusConflict,
+	"NOT_MATCHES_REFUNDABLE_AMOUNT": http.StatusConflict,
+	"ALREADY_CANCELED_PAYMENT":      http.StatusConflict,
+	"REFUND_REJECTED":               http.StatusConflict,
+	"ALREADY_REFUND_PAYMENT":        http.StatusConflict,
+	CodeUnauthorized:                http.StatusUnauthorized,
+	CodeForbidden:                   http.StatusForbidden,
+	CodeRateLimited:                 http.StatusTooManyRequests,
 }
 
 func httpStatus(code string) int {

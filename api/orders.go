@@ -36,6 +36,9 @@ type orderView struct {
 	ApprovedAt string      `json:"approvedAt,omitempty"`
 	Failure    *errorBody  `json:"failure,omitempty"`
 	CreatedAt  string      `json:"createdAt,omitempty"`
+	// What has been refunded and what is left, once the order is paid (api/refunds.go).
+	CanceledAmount json.Number `json:"canceledAmount,omitempty"`
+	BalanceAmount  json.Number `json:"balanceAmount,omitempty"`
 }
 
 func viewOf(o paysaga.Order) orderView {
@@ -58,6 +61,13 @@ func viewOf(o paysaga.Order) orderView {
 	}
 	if o.FailureCode != "" {
 		v.Failure = &errorBody{Code: o.FailureCode, Message: o.FailureMessage}
+	}
+	switch o.Status {
+	case paysaga.StatusPaid, paysaga.StatusPartialCanceled, paysaga.StatusCanceled:
+		if o.PaymentKey != "" {
+			v.CanceledAmount = json.Number(o.CanceledAmount.String())
+			v.BalanceAmount = json.Number(o.Balance().String())
+		}
 	}
 	return v
 }
@@ -102,21 +112,15 @@ func (s *Server) createOrder(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	switch {
-	case req.UserID <= 0:
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
-	case req.ProductID <= 0:
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field productId: must be a positive integer")
-	case req.Quantity < 1 || req.Quantity > paysaga.MaxQuantity:
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field quantity: must be between 1 and %d", paysaga.MaxQuantity)
-	case !req.Amount.set:
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field amount: required")
+	if err := s.validCreate(req); err != nil {
+		return err
 	}
-	if err := paysaga.ValidateKRW(req.Amount.Decimal); err != nil {
+	uid, err := actingUser(c, req.UserID)
+	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	user, err := s.store.GetUser(ctx, int64(req.UserID))
+	user, err := s.store.GetUser(ctx, uid)
 	if err != nil {
 		return err
 	}
@@ -151,6 +155,19 @@ func (s *Server) createOrder(c echo.Context) error {
 	return c.JSON(http.StatusCreated, v)
 }
 
+// validCreate checks every field of a create request on its own.
+func (s *Server) validCreate(req createOrderRequest) error {
+	switch {
+	case req.UserID < 0:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
+	case req.ProductID <= 0:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field productId: must be a positive integer")
+	case req.Quantity < 1 || req.Quantity > paysaga.MaxQuantity:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field quantity: must be between 1 and %d", paysaga.MaxQuantity)
+	}
+	return s.checkAmount(req.Amount)
+}
+
 // orderName is what the payment window shows; Toss allows 100 characters.
 func orderName(product string, quantity int) string {
 	name := product
@@ -164,15 +181,35 @@ func orderName(product string, quantity int) string {
 }
 
 func (s *Server) getOrder(c echo.Context) error {
-	id := c.Param("orderId")
-	if !paysaga.ValidOrderID(id) {
-		return paysaga.Errorf(paysaga.CodeOrderNotFound, "order %s not found", id)
+	uid, err := callerID(c)
+	if err != nil {
+		return err
 	}
-	order, err := s.store.GetOrder(c.Request().Context(), id)
+	order, err := s.ownOrder(c.Request().Context(), uid, c.Param("orderId"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, viewOf(order))
+}
+
+// ownOrder reads the caller's order. Another user's order is answered exactly like a
+// missing one, so that orderIds cannot be probed for existence.
+func (s *Server) ownOrder(ctx context.Context, uid int64, orderID string) (paysaga.Order, error) {
+	notFound := paysaga.Errorf(paysaga.CodeOrderNotFound, "order %s not found", orderID)
+	if !paysaga.ValidOrderID(orderID) {
+		return paysaga.Order{}, paysaga.Errorf(paysaga.CodeOrderNotFound, "order not found")
+	}
+	order, err := s.store.GetOrder(ctx, orderID)
+	if paysaga.ErrorCode(err) == paysaga.CodeOrderNotFound {
+		return paysaga.Order{}, notFound
+	}
+	if err != nil {
+		return paysaga.Order{}, err
+	}
+	if order.UserID != uid {
+		return paysaga.Order{}, notFound
+	}
+	return order, nil
 }
 
 type confirmRequest struct {
@@ -190,28 +227,19 @@ func (s *Server) confirmOrder(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	switch {
-	case req.UserID <= 0:
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
-	case !paysaga.ValidOrderID(req.OrderID):
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field orderId: must be 6–64 of A-Z a-z 0-9 - _")
-	case req.PaymentKey == "" || len(req.PaymentKey) > 200:
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field paymentKey: must be 1–200 characters")
-	case !req.Amount.set:
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field amount: required")
-	}
-	if err := paysaga.ValidateKRW(req.Amount.Decimal); err != nil {
+	if err := s.validConfirm(req); err != nil {
 		return err
 	}
-	claim := paysaga.ConfirmClaim{OrderID: req.OrderID, UserID: int64(req.UserID), PaymentKey: req.PaymentKey, Amount: req.Amount.Decimal}
-
-	ctx := c.Request().Context()
-	order, err := s.store.GetOrder(ctx, claim.OrderID)
+	uid, err := actingUser(c, req.UserID)
 	if err != nil {
 		return err
 	}
-	if order.UserID != claim.UserID {
-		return paysaga.Errorf(paysaga.CodeOrderNotFound, "order %s not found", claim.OrderID)
+	claim := paysaga.ConfirmClaim{OrderID: req.OrderID, UserID: uid, PaymentKey: req.PaymentKey, Amount: req.Amount.Decimal}
+
+	ctx := c.Request().Context()
+	order, err := s.ownOrder(ctx, uid, claim.OrderID)
+	if err != nil {
+		return err
 	}
 	if !order.Amount.Equal(claim.Amount) {
 		return paysaga.Errorf(paysaga.CodeAmountMismatch, "amount %s does not match the order", claim.Amount)
@@ -226,6 +254,13 @@ func (s *Server) confirmOrder(c echo.Context) error {
 		}
 		return c.JSON(http.StatusOK, paidView(order))
 	}
+	if order.PaymentKey == "" {
+		// Nothing is bound yet: the saga's first step would bind this paymentKey to the
+		// order for good, so make sure first that it is this order's payment.
+		if err := s.checkPaymentBinding(ctx, order, claim.PaymentKey); err != nil {
+			return err
+		}
+	}
 
 	run, err := s.startConfirm(ctx, claim)
 	if err != nil {
@@ -238,11 +273,34 @@ func (s *Server) confirmOrder(c echo.Context) error {
 	if err == nil {
 		return c.JSON(http.StatusOK, paidView(res.Order))
 	}
-	if wait.Err() != nil && ctx.Err() == nil {
+	if ctx.Err() == nil && (wait.Err() != nil || waitRanOut(err)) {
 		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/orders/"+order.ID)
 		return c.JSON(http.StatusAccepted, orderView{OrderID: order.ID, Status: string(paysaga.StatusConfirming)})
 	}
 	return s.confirmFailure(ctx, order.ID, err)
+}
+
+// validConfirm checks every field of a confirm request on its own: the values come from the
+// payment window's redirect URL, so they are whatever the browser's address bar held.
+func (s *Server) validConfirm(req confirmRequest) error {
+	switch {
+	case req.UserID < 0:
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
+	case !paysaga.ValidOrderID(req.OrderID):
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field orderId: must be 6–64 of A-Z a-z 0-9 - _")
+	case !validPaymentKey(req.PaymentKey):
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field paymentKey: must be 1–200 of A-Z a-z 0-9 - _")
+	}
+	return s.checkAmount(req.Amount)
+}
+
+// waitRanOut reports whether run.Get ended because ConfirmWait ran out. The Temporal server
+// enforces the same deadline on its long poll, and its answer (DeadlineExceeded, or Canceled
+// when it resets the stream) can arrive just before the wait's own timer fires.
+func waitRanOut(err error) bool {
+	var deadline *serviceerror.DeadlineExceeded
+	var canceled *serviceerror.Canceled
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline) || errors.As(err, &canceled)
 }
 
 // settled reports whether the order's confirm is already decided, and the answer if it

@@ -4,14 +4,20 @@ package api
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/shopspring/decimal"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
+	"github.com/paysaga/paysaga/health"
 	"github.com/paysaga/paysaga/store"
+	"github.com/paysaga/paysaga/telemetry"
+	"github.com/paysaga/paysaga/toss"
 )
 
 // Config tunes the API.
@@ -20,6 +26,42 @@ type Config struct {
 	// with a Location to poll. Most confirms finish well within it.
 	ConfirmWait time.Duration
 	Logger      *slog.Logger
+	// Telemetry records the HTTP metrics, serves /metrics and traces requests when tracing
+	// is on (nil: metrics of the API's own, no tracing).
+	Telemetry *telemetry.Telemetry
+	// CheckoutWindowURL is the payment window the checkout page sends shoppers to: the
+	// simulator's /window on the dev stack.
+	CheckoutWindowURL string
+	// TossClientKey, when set, makes the checkout page use Toss's payment widget instead. It
+	// is the public client key; the secret key never reaches the API or the browser.
+	TossClientKey string
+
+	// Auth verifies the bearer tokens of customers and operators. Without it every
+	// protected route answers 401: the API fails closed.
+	Auth *Auth
+	// DevTokens serves POST /api/v1/dev/token, which hands out tokens to anyone. The dev
+	// stack only; the production `api` command never sets it.
+	DevTokens bool
+	// Toss reads payments back: a webhook is acted on only after Toss confirms it, and a
+	// confirm's paymentKey must be Toss's payment of that order before the saga binds it.
+	Toss *toss.Client
+	// Codec, when set, is served to operators at /api/v1/codec/{encode,decode} so that
+	// the Temporal Web UI and CLI can show encrypted payloads.
+	Codec converter.PayloadCodec
+	// DevCodec serves Codec without a token at /api/v1/dev/codec: the dev stack's embedded
+	// Web UI has no login whose token it could forward.
+	DevCodec bool
+	// CORSOrigins may call the API from a browser; empty allows none but this server.
+	CORSOrigins []string
+	// RateLimitPerUser and RateLimitPerIP limit order creation and confirmation; the zero
+	// Rate does not limit.
+	RateLimitPerUser, RateLimitPerIP Rate
+	// TrustedProxies may set X-Forwarded-For; from anyone else it is ignored.
+	TrustedProxies []*net.IPNet
+	// MaxAmount bounds an order's amount in KRW (default 10,000,000).
+	MaxAmount decimal.Decimal
+	// ContentSecurityPolicy overrides the default policy (ContentSecurityPolicy()).
+	ContentSecurityPolicy string
 }
 
 // Server serves the API.
@@ -29,6 +71,9 @@ type Server struct {
 	cfg      Config
 	logger   *slog.Logger
 	echo     *echo.Echo
+
+	telemetry *telemetry.Telemetry
+	health    *health.Checker
 }
 
 // New builds the API on a store and a Temporal client.
@@ -39,20 +84,36 @@ func New(st *store.Store, tc client.Client, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if !cfg.MaxAmount.IsPositive() {
+		cfg.MaxAmount = DefaultMaxAmount
+	}
+	if cfg.Telemetry == nil {
+		cfg.Telemetry = telemetry.WithoutTracing(cfg.Logger)
+	}
 	s := &Server{store: st, temporal: tc, cfg: cfg, logger: cfg.Logger, echo: echo.New()}
+	s.telemetry = cfg.Telemetry
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.Use(s.observe) // outermost: it sees every answer's final status, a recovered panic's too
 	e.Use(middleware.Recover())
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	e.Use(s.securityHeaders(), s.cors())
 
 	v1 := e.Group("/api/v1")
 	v1.GET("/products", s.listProducts)
-	v1.POST("/orders", s.createOrder)
-	v1.POST("/orders/create", s.createOrder) // the original write-up's path
-	v1.POST("/orders/confirm", s.confirmOrder)
-	v1.GET("/orders/:orderId", s.getOrder)
+	v1.POST("/orders", s.createOrder, s.guarded()...)
+	v1.POST("/orders/create", s.createOrder, s.guarded()...) // the original write-up's path
+	v1.POST("/orders/confirm", s.confirmOrder, s.guarded()...)
+	v1.GET("/orders/:orderId", s.getOrder, s.signedIn()...)
+	// A customer cancels their own order, an operator any order (api/refunds.go).
+	v1.POST("/orders/:orderId/cancel", s.cancelOrder, s.limitIP(), s.authenticate())
+	v1.GET("/admin/reconciliation", s.lastReconciliation, s.authenticate(), s.operator) // api/admin.go
+	s.routeSecurity(v1)
+	s.routePages()
+	s.routeOperations(e)
 	return s
 }
 
 // Handler returns the HTTP handler.
-func (s *Server) Handler() http.Handler { return s.echo }
+func (s *Server) Handler() http.Handler { return s.traced(s.echo) }

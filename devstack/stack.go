@@ -21,8 +21,10 @@ import (
 
 	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/api"
+	"github.com/paysaga/paysaga/codec"
 	"github.com/paysaga/paysaga/devserver"
 	"github.com/paysaga/paysaga/store"
+	"github.com/paysaga/paysaga/telemetry"
 	"github.com/paysaga/paysaga/toss"
 	"github.com/paysaga/paysaga/tosssim"
 	"github.com/paysaga/paysaga/worker"
@@ -47,12 +49,29 @@ type Config struct {
 	// TossBaseURL, when set, is the Toss API to use instead of the embedded simulator.
 	TossBaseURL   string
 	TossSecretKey string
+	// TossClientKey, when set, makes the checkout page use Toss's payment widget instead of
+	// the simulator's payment window (it then needs TossBaseURL and TossSecretKey of the
+	// same Toss account).
+	TossClientKey string
 	// Workers is how many in-process workers to run; 0 runs none, so that worker processes
 	// can be started and killed on their own.
 	Workers int
+	// TossTimeout bounds one Toss call of the in-process workers (0: the client's 30 s);
+	// a call that runs out has an unknown outcome, which the saga settles.
+	TossTimeout time.Duration
+	// SimNow is the simulator's clock (nil: time.Now). Tests move it past Toss's 10-minute
+	// confirm window to expire payment sessions.
+	SimNow func() time.Time
 	// ConfirmWait is how long a confirm request waits before answering 202.
 	ConfirmWait time.Duration
+	// OrderExpiry is how long an order may stay CREATED before the expiry Schedule's sweep
+	// makes it EXPIRED (0: 30 minutes).
+	OrderExpiry time.Duration
 	Logger      *slog.Logger
+	// Security: tokens, payload encryption, CORS, rate limits, webhooks (security.go).
+	Security Security
+	// OTLPEndpoint, when set, sends the stack's traces to an OpenTelemetry collector.
+	OTLPEndpoint string
 }
 
 // Defaults is the configuration of `make dev`.
@@ -77,6 +96,12 @@ type Stack struct {
 	Simulator *tosssim.Simulator
 	// Addresses of what runs, for people and for tests.
 	APIURL, SimURL, TemporalAddr, UIURL string
+	// Auth signs the dev tokens; Codec seals the workflow payloads.
+	Auth  *api.Auth
+	Codec *codec.Codec
+	// API is the running API server; Telemetry holds the metrics that API and workers share.
+	API       *api.Server
+	Telemetry *telemetry.Telemetry
 
 	closers []func()
 }
@@ -95,6 +120,19 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	// The API's address is taken first: the Web UI's codec endpoint and the simulator's
+	// webhooks point at it before it serves.
+	apiLn, err := s.listen("api", cfg.APIAddr)
+	if err != nil {
+		return nil, err
+	}
+	s.APIURL = "http://" + apiLn.Addr().String()
+	if err := s.prepareSecurity(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startTelemetry(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.startTemporal(); err != nil {
 		return nil, err
 	}
@@ -104,7 +142,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.startSimulator(); err != nil {
 		return nil, err
 	}
-	acts := &activities.Activities{Store: s.Store, Toss: toss.NewClient(s.SimURL, cfg.TossSecretKey, nil)}
+	var tossHTTP *http.Client
+	if cfg.TossTimeout > 0 {
+		tossHTTP = &http.Client{Timeout: cfg.TossTimeout}
+	}
+	acts := &activities.Activities{Store: s.Store, Toss: toss.NewClient(s.SimURL, cfg.TossSecretKey, s.Telemetry.TossHTTPClient(tossHTTP))}
 	for i := 0; i < cfg.Workers; i++ {
 		w := worker.New(s.Temporal, acts, sdkworker.Options{})
 		if err := w.Start(); err != nil {
@@ -112,12 +154,41 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		}
 		s.closers = append(s.closers, w.Stop)
 	}
-	apiServer := api.New(s.Store, s.Temporal, api.Config{ConfirmWait: cfg.ConfirmWait, Logger: cfg.Logger})
-	s.APIURL, err = s.serve("api", cfg.APIAddr, apiServer.Handler())
-	if err != nil {
+	// The periodic work (order expiry) runs as Temporal Schedules; creating them is
+	// idempotent, so every start may do it.
+	if err := worker.EnsureSchedules(ctx, s.Temporal, worker.Schedules{OrderExpiry: cfg.OrderExpiry}); err != nil {
 		return nil, err
 	}
+	apiCfg := api.Config{ConfirmWait: cfg.ConfirmWait, Logger: cfg.Logger, TossClientKey: cfg.TossClientKey, Telemetry: s.Telemetry}
+	if s.Simulator != nil {
+		// The checkout page sends shoppers to the simulator's payment window.
+		apiCfg.CheckoutWindowURL = s.SimURL + "/window"
+	}
+	s.secureAPI(&apiCfg, s.Telemetry.TossHTTPClient(tossHTTP))
+	apiServer := api.New(s.Store, s.Temporal, apiCfg)
+	s.API = apiServer
+	s.serveOn("api", apiLn, apiServer.Handler())
 	return s, nil
+}
+
+// startTelemetry builds the metrics registry that the API and the in-process workers share,
+// served at the API's /metrics.
+func (s *Stack) startTelemetry(ctx context.Context) error {
+	tel, err := telemetry.New(ctx, telemetry.Config{
+		ServiceName:  "paysaga-dev",
+		OTLPEndpoint: s.OTLPEndpoint,
+		Logger:       s.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	s.Telemetry = tel
+	s.closers = append(s.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Close(ctx)
+	})
+	return nil
 }
 
 func (s *Stack) startTemporal() error {
@@ -136,7 +207,8 @@ func (s *Stack) startTemporal() error {
 				workflows.OrderIDKey.GetName():       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 				workflows.PaymentStatusKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 			},
-			Logger: s.Logger,
+			UICodecEndpoint: s.uiCodecEndpoint(),
+			Logger:          s.Logger,
 		})
 		if err != nil {
 			return fmt.Errorf("start embedded temporal: %w", err)
@@ -144,10 +216,15 @@ func (s *Stack) startTemporal() error {
 		s.closers = append(s.closers, srv.Stop)
 		s.TemporalAddr, s.UIURL = srv.FrontendAddress(), srv.UIAddress()
 	}
-	c, err := client.Dial(client.Options{
+	opts := client.Options{
 		HostPort: s.TemporalAddr,
 		Logger:   sdklog.NewStructuredLogger(s.Logger),
-	})
+	}
+	s.secureTemporal(&opts)
+	if err := s.Telemetry.TemporalClientOptions(&opts); err != nil {
+		return err
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		return fmt.Errorf("connect to temporal at %s: %w", s.TemporalAddr, err)
 	}
@@ -178,7 +255,11 @@ func (s *Stack) startSimulator() error {
 		s.SimURL = s.TossBaseURL
 		return nil
 	}
-	s.Simulator = tosssim.New(tosssim.Config{SecretKey: s.TossSecretKey, Logger: s.Logger})
+	simCfg := tosssim.Config{SecretKey: s.TossSecretKey, Now: s.SimNow, Logger: s.Logger}
+	if s.Security.SimWebhooks {
+		simCfg.WebhookURL = s.APIURL + "/api/v1/webhooks/toss"
+	}
+	s.Simulator = tosssim.New(simCfg)
 	var err error
 	s.SimURL, err = s.serve("toss simulator", s.SimAddr, s.Simulator)
 	return err
@@ -186,10 +267,26 @@ func (s *Stack) startSimulator() error {
 
 // serve listens on addr and serves h until Close, returning the base URL.
 func (s *Stack) serve(name, addr string, h http.Handler) (string, error) {
+	ln, err := s.listen(name, addr)
+	if err != nil {
+		return "", err
+	}
+	s.serveOn(name, ln, h)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// listen takes addr; the listener is closed on Close even if nothing came to serve on it.
+func (s *Stack) listen(name, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+		return nil, fmt.Errorf("%s: listen on %s: %w", name, addr, err)
 	}
+	s.closers = append(s.closers, func() { _ = ln.Close() })
+	return ln, nil
+}
+
+// serveOn serves h on ln until Close.
+func (s *Stack) serveOn(name string, ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -201,7 +298,6 @@ func (s *Stack) serve(name, addr string, h http.Handler) (string, error) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return "http://" + ln.Addr().String(), nil
 }
 
 // Close stops everything, newest first: the API stops taking requests before the workers

@@ -34,7 +34,7 @@ func TestAPI_BadInput_ClearErrors(t *testing.T) {
 			{"amount not price × quantity", "POST", "/api/v1/orders", `{"userId":1,"productId":` + pid + `,"quantity":2,"amount":10000}`, 400, "AMOUNT_MISMATCH"},
 			{"numeric string amount is fine but wrong", "POST", "/api/v1/orders", `{"userId":1,"productId":` + pid + `,"quantity":1,"amount":"9000"}`, 400, "AMOUNT_MISMATCH"},
 			{"unknown product", "POST", "/api/v1/orders", `{"userId":1,"productId":999999,"quantity":1,"amount":10000}`, 404, "PRODUCT_NOT_FOUND"},
-			{"unknown user", "POST", "/api/v1/orders", `{"userId":424242,"productId":` + pid + `,"quantity":1,"amount":10000}`, 404, "USER_NOT_FOUND"},
+			{"another user's userId in the body", "POST", "/api/v1/orders", `{"userId":424242,"productId":` + pid + `,"quantity":1,"amount":10000}`, 403, "FORBIDDEN"},
 			{"more than in stock", "POST", "/api/v1/orders", `{"userId":1,"productId":` + pid + `,"quantity":3,"amount":30000}`, 409, "OUT_OF_STOCK"},
 			{"confirm: orderId with a quote", "POST", "/api/v1/orders/confirm", `{"userId":1,"orderId":"ord_'; DROP TABLE orders;--","paymentKey":"k","amount":1000}`, 400, "INVALID_REQUEST"},
 			{"confirm: paymentKey too long", "POST", "/api/v1/orders/confirm", `{"userId":1,"orderId":"ord_abcdefgh","paymentKey":"` + strings.Repeat("k", 201) + `","amount":1000}`, 400, "INVALID_REQUEST"},
@@ -52,6 +52,7 @@ func TestAPI_BadInput_ClearErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", "Bearer "+c.bearer())
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Fatal(err)

@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/temporalproto"
 )
 
@@ -27,6 +29,16 @@ func (c *checkout) recordHistory(workflowID, name string) {
 			c.t.Fatalf("read history of %s: %v", workflowID, err)
 		}
 		hist.Events = append(hist.Events, ev)
+	}
+	// The stack seals payloads with its own codec key; the replay test runs with the SDK's
+	// default converter and no key, so the recording keeps them opened.
+	if err := proxy.VisitPayloads(context.Background(), &hist, proxy.VisitPayloadsOptions{
+		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			return c.stack.Codec.Decode(p)
+		},
+		SkipSearchAttributes: true,
+	}); err != nil {
+		c.t.Fatalf("open the payloads of %s: %v", workflowID, err)
 	}
 	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&hist)
 	if err != nil {

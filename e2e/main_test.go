@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,8 +39,31 @@ func TestMain(m *testing.M) {
 	for _, s := range stacks {
 		s.Close()
 	}
+	runAfterAll()
 	_ = pg.Close()
 	os.Exit(code)
+}
+
+var (
+	afterAllMu sync.Mutex
+	afterAll   []func()
+)
+
+// atExit registers f to run once all tests have finished, newest first: for what tests
+// share across the package (a stack of their own, a built binary).
+func atExit(f func()) {
+	afterAllMu.Lock()
+	defer afterAllMu.Unlock()
+	afterAll = append(afterAll, f)
+}
+
+func runAfterAll() {
+	afterAllMu.Lock()
+	defer afterAllMu.Unlock()
+	for i := len(afterAll) - 1; i >= 0; i-- {
+		afterAll[i]()
+	}
+	afterAll = nil
 }
 
 var (
@@ -69,11 +93,17 @@ func stackFor(t *testing.T, db string) *devstack.Stack {
 		return s
 	}
 	cfg := devstack.Defaults()
-	cfg.DataDir = os.TempDir() + "/paysaga-e2e-" + db + fmt.Sprint(time.Now().UnixNano())
+	dir, err := os.MkdirTemp("", "paysaga-e2e-"+db+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	atExit(func() { _ = os.RemoveAll(dir) })
+	cfg.DataDir = dir
 	cfg.InMemoryTemporal = true
 	cfg.TemporalPort, cfg.UIPort = 0, 0
 	cfg.APIAddr, cfg.SimAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.ConfirmWait = 20 * time.Second
+	cfg.Security.JWTSecret = e2eJWTSecret // known to the tests, which forge tokens with it
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if db == "postgres" {
 		url, err := pg.CreateDatabase(context.Background(), "e2e")
@@ -94,6 +124,10 @@ func stackFor(t *testing.T, db string) *devstack.Stack {
 type checkout struct {
 	t     *testing.T
 	stack *devstack.Stack
+	// user is the signed-in shopper (0: the demo user 1); token is its bearer token,
+	// fetched from the dev stack on the first API call (see auth_test.go).
+	user  int64
+	token string
 }
 
 // product adds a product with the given price and stock, so each test owns its stock.
@@ -129,7 +163,7 @@ func (c *checkout) createOrder(productID int64, quantity int, amount int64) orde
 	c.t.Helper()
 	var o order
 	status := c.call(http.MethodPost, c.stack.APIURL+"/api/v1/orders",
-		map[string]any{"userId": 1, "productId": productID, "quantity": quantity, "amount": amount}, &o)
+		map[string]any{"userId": c.userID(), "productId": productID, "quantity": quantity, "amount": amount}, &o)
 	if status != http.StatusCreated {
 		c.t.Fatalf("create order: status %d", status)
 	}
@@ -155,7 +189,7 @@ func (c *checkout) confirm(orderID, paymentKey, amount string) (int, order, apiE
 	c.t.Helper()
 	var raw json.RawMessage
 	status := c.call(http.MethodPost, c.stack.APIURL+"/api/v1/orders/confirm",
-		map[string]any{"userId": 1, "orderId": orderID, "paymentKey": paymentKey, "amount": amount}, &raw)
+		map[string]any{"userId": c.userID(), "orderId": orderID, "paymentKey": paymentKey, "amount": amount}, &raw)
 	var o order
 	var e apiError
 	_ = json.Unmarshal(raw, &o)
@@ -196,6 +230,9 @@ func (c *checkout) call(method, url string, body any, out any) int {
 		c.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if strings.HasPrefix(url, c.stack.APIURL+"/api/") {
+		req.Header.Set("Authorization", "Bearer "+c.bearer())
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, url, err)
@@ -204,6 +241,9 @@ func (c *checkout) call(method, url string, body any, out any) int {
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	if strings.HasPrefix(url, c.stack.APIURL) {
+		c.conformsToOpenAPI(req, body, resp, b) // every answer of every test, against api/openapi.yaml
 	}
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {

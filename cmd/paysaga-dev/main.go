@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/paysaga/paysaga/devstack"
+	"github.com/paysaga/paysaga/telemetry"
 )
 
 func main() {
@@ -29,10 +30,13 @@ func main() {
 	flag.StringVar(&cfg.SimAddr, "sim-addr", env("SIM_ADDR", cfg.SimAddr), "Toss simulator listen address")
 	flag.StringVar(&cfg.TossBaseURL, "toss-api-url", env("TOSS_API_URL", ""), "Toss API base URL; empty runs the simulator")
 	flag.StringVar(&cfg.TossSecretKey, "toss-secret-key", env("TOSS_SECRET_KEY", cfg.TossSecretKey), "Toss secret key")
+	flag.StringVar(&cfg.TossClientKey, "toss-client-key", env("TOSS_CLIENT_KEY", ""), "Toss client key: the checkout page uses Toss's payment widget")
 	flag.IntVar(&cfg.Workers, "workers", envInt("PAYSAGA_WORKERS", cfg.Workers), "in-process workers; 0 runs none")
+	flag.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "OpenTelemetry collector for traces (OTLP/gRPC); empty: no tracing")
+	securityFlags(&cfg)
 	flag.Parse()
 
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := slog.New(telemetry.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	cfg.Logger = logger
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/paysaga/paysaga/telemetry"
 )
 
 type command struct {
@@ -25,10 +27,13 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"api":     {"serve the HTTP API", runAPI},
-	"worker":  {"run the Temporal worker for the payment saga", runWorker},
-	"migrate": {"apply database migrations and exit", runMigrate},
-	"tosssim": {"serve the offline Toss Payments simulator", runTossSim},
+	"api":       {"serve the HTTP API", runAPI},
+	"worker":    {"run the Temporal worker for the payment saga", runWorker},
+	"migrate":   {"apply database migrations and exit", runMigrate},
+	"reconcile": {"print the last reconciliation run's report", runReconcile},
+	"tosssim":   {"serve the offline Toss Payments simulator", runTossSim},
+	"probe":     {"exit 0 if a URL answers 2xx (the container health check)", runProbe},
+	"chaos":     {"drive checkouts against a running stack with faults and worker crashes, then check invariants", runChaos},
 	"dev": {"the one-process dev stack lives in cmd/paysaga-dev", func(context.Context, []string, *slog.Logger) error {
 		return fmt.Errorf("the dev stack is its own binary (it links the Temporal server): run `make dev` or `go run ./cmd/paysaga-dev`")
 	}},
@@ -66,10 +71,12 @@ func newLogger(format, level string) *slog.Logger {
 		lvl = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
+	// LogHandler adds orderId and workflowId to every line about an order's saga, and the
+	// trace ID to every line of a traced request.
 	if strings.EqualFold(format, "text") {
-		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+		return slog.New(telemetry.LogHandler(slog.NewTextHandler(os.Stderr, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	return slog.New(telemetry.LogHandler(slog.NewJSONHandler(os.Stderr, opts)))
 }
 
 // settings is a command's flag set whose defaults come from the environment.

@@ -1,0 +1,206 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/toss"
+)
+
+// Events the webhook handler writes to an order's audit trail. They change no state: the
+// saga owns the order's transitions, reconciliation acts on what these record.
+const (
+	// EventTossWebhook records a payment state Toss confirmed after a webhook.
+	EventTossWebhook = "TOSS_WEBHOOK"
+	// EventTossCanceledPaidOrder records that Toss holds a PAID order's payment as
+	// cancelled: money went back without the order knowing, and a person or the
+	// reconciliation job has to look at it.
+	EventTossCanceledPaidOrder = "TOSS_CANCELED_PAID_ORDER"
+)
+
+// webhookStatuses are the payment statuses Toss sends PAYMENT_STATUS_CHANGED for; a
+// webhook whose payment Toss holds in any other status claims a change that did not happen.
+var webhookStatuses = map[string]bool{
+	paysaga.PaymentDone: true, paysaga.PaymentCanceled: true, paysaga.PaymentPartialCanceled: true,
+	paysaga.PaymentAborted: true, paysaga.PaymentExpired: true,
+}
+
+// maxWebhookBody bounds a webhook: a Payment with its cancels is a few KiB.
+const maxWebhookBody = 64 << 10
+
+type webhookEvent struct {
+	EventType string          `json:"eventType"`
+	CreatedAt string          `json:"createdAt"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// webhookPayment is all the handler reads from the body: which payment to look up, and
+// the secret to compare. Everything else comes from Toss itself.
+type webhookPayment struct {
+	PaymentKey string  `json:"paymentKey"`
+	OrderID    string  `json:"orderId"`
+	Secret     *string `json:"secret"`
+}
+
+type webhookAnswer struct {
+	Received bool `json:"received"`
+}
+
+// tossWebhook is POST /api/v1/webhooks/toss. Toss's payment webhooks are not signed, so the
+// body is only a hint of which payment to look at: the payment is read back from Toss by
+// its paymentKey, a secret in the body must equal the one Toss holds, and only the state
+// Toss reports is acted on. A forged webhook can at most make us read a payment again.
+//
+// It answers 200 for anything it has dealt with, including payments it does not know, so
+// that Toss stops retrying; 503 when Toss could not be asked (Toss retries later); 400 for
+// a body that is not a webhook.
+func (s *Server) tossWebhook(c echo.Context) error {
+	ctx := c.Request().Context()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxWebhookBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		}
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "could not read the request body")
+	}
+	// Not strict like the API's own requests: Toss adds fields without notice.
+	var ev webhookEvent
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "%s", describeJSONError(err))
+	}
+	if ev.EventType != "PAYMENT_STATUS_CHANGED" {
+		s.logger.InfoContext(ctx, "webhook ignored: not a payment status change", "eventType", truncate(ev.EventType, 64))
+		return c.JSON(http.StatusOK, webhookAnswer{Received: true})
+	}
+	var hint webhookPayment
+	if err := json.Unmarshal(ev.Data, &hint); err != nil || len(ev.Data) == 0 {
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field data: must be a payment object")
+	}
+	if !validPaymentKey(hint.PaymentKey) {
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field data.paymentKey: must be 1–200 of A-Z a-z 0-9 - _")
+	}
+	if s.cfg.Toss == nil {
+		s.logger.ErrorContext(ctx, "webhook not verified: the API has no Toss client configured")
+		return paysaga.Errorf(paysaga.CodeTossUnavailable, "webhooks cannot be verified right now")
+	}
+
+	rctx, cancel := context.WithTimeout(ctx, tossCheckTimeout)
+	defer cancel()
+	p, err := s.cfg.Toss.GetPayment(rctx, hint.PaymentKey)
+	var tossErr *toss.Error
+	switch {
+	case errors.As(err, &tossErr) && tossErr.Code == toss.CodeNotFoundPayment:
+		s.logger.WarnContext(ctx, "webhook ignored: Toss holds no such payment", "claimedOrderId", safeOrderID(hint.OrderID))
+		return c.JSON(http.StatusOK, webhookAnswer{Received: true})
+	case err != nil:
+		s.logger.WarnContext(ctx, "webhook not verified: Toss could not be read", "claimedOrderId", safeOrderID(hint.OrderID), slog.Any("error", err))
+		return paysaga.Errorf(paysaga.CodeTossUnavailable, "the payment could not be verified right now")
+	}
+	if hint.Secret != nil && p.Secret != "" && subtle.ConstantTimeCompare([]byte(*hint.Secret), []byte(p.Secret)) != 1 {
+		s.logger.WarnContext(ctx, "webhook ignored: its secret is not the payment's", "orderId", p.OrderID)
+		return c.JSON(http.StatusOK, webhookAnswer{Received: true})
+	}
+	if !webhookStatuses[p.Status] {
+		s.logger.WarnContext(ctx, "webhook ignored: Toss shows no such change", "orderId", p.OrderID, "tossStatus", p.Status)
+		return c.JSON(http.StatusOK, webhookAnswer{Received: true})
+	}
+	if err := s.recordVerifiedPayment(ctx, p.Facts()); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, webhookAnswer{Received: true})
+}
+
+// recordVerifiedPayment writes the state Toss confirmed to the order's audit trail, once
+// per state: Toss retries, and forged copies of a real webhook, add nothing.
+//
+// It changes no order. A DONE payment of a CONFIRMING order is the saga's to finish (it
+// confirmed, or is confirming, with Toss itself). A cancelled payment of a PAID order is
+// money that went back behind the order's back: it is recorded for reconciliation.
+func (s *Server) recordVerifiedPayment(ctx context.Context, facts paysaga.PaymentFacts) error {
+	order, err := s.store.GetOrder(ctx, facts.OrderID)
+	if paysaga.ErrorCode(err) == paysaga.CodeOrderNotFound {
+		s.logger.WarnContext(ctx, "webhook ignored: Toss's payment is for an order we do not have", "orderId", safeOrderID(facts.OrderID))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	events, err := s.store.Events(ctx, order.ID)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		if (e.Type == EventTossWebhook || e.Type == EventTossCanceledPaidOrder) && e.Evidence.Toss != nil &&
+			e.Evidence.Toss.Status == facts.Status && e.Evidence.Toss.PaymentKey == facts.PaymentKey &&
+			e.Evidence.Toss.TotalAmount.Equal(facts.TotalAmount) {
+			s.logger.InfoContext(ctx, "webhook already recorded", "orderId", order.ID, "tossStatus", facts.Status)
+			return nil
+		}
+	}
+	db := order.Facts()
+	ev := paysaga.Evidence{Toss: &facts, DB: &db}
+	eventType := EventTossWebhook
+	switch {
+	case order.Status == paysaga.StatusPaid && (facts.Status == paysaga.PaymentCanceled || facts.Status == paysaga.PaymentPartialCanceled):
+		eventType = EventTossCanceledPaidOrder
+		ev.Code = string(paysaga.StatusNeedsAttention)
+		ev.Note = "Toss holds the payment of a PAID order as " + facts.Status + "; reconcile"
+		s.logger.WarnContext(ctx, "Toss reports a PAID order's payment cancelled", "orderId", order.ID, "tossStatus", facts.Status)
+	case order.Status == paysaga.StatusConfirming && facts.Status == paysaga.PaymentDone:
+		ev.Note = "approved at Toss; the order's saga records it"
+	default:
+		ev.Note = "verified with Toss after a webhook"
+	}
+	if err := s.store.RecordEvent(ctx, order.ID, eventType, ev); err != nil {
+		return err
+	}
+	s.logger.InfoContext(ctx, "webhook verified and recorded", "orderId", order.ID, "tossStatus", facts.Status, "event", eventType)
+	return nil
+}
+
+// safeOrderID is an orderId from an untrusted body, fit for a log line.
+func safeOrderID(id string) string {
+	if paysaga.ValidOrderID(id) {
+		return id
+	}
+	return "(not an orderId)"
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// maxCodecBody bounds a codec request: the Web UI sends a page of history's payloads.
+const maxCodecBody = 4 << 20
+
+// routeSecurity adds the routes of this file's concerns: Toss's webhooks, the payload
+// codec for operators, and the dev stack's token and codec endpoints.
+func (s *Server) routeSecurity(v1 *echo.Group) {
+	v1.POST("/webhooks/toss", s.tossWebhook, s.limitIP())
+	if s.cfg.Codec != nil {
+		codec := echo.WrapHandler(http.MaxBytesHandler(converter.NewPayloadCodecHTTPHandler(s.cfg.Codec), maxCodecBody))
+		operatorOnly := []echo.MiddlewareFunc{s.authenticate(), s.operator}
+		v1.POST("/codec/encode", codec, operatorOnly...)
+		v1.POST("/codec/decode", codec, operatorOnly...)
+		if s.cfg.DevCodec {
+			v1.POST("/dev/codec/encode", codec)
+			v1.POST("/dev/codec/decode", codec)
+		}
+	}
+	if s.cfg.DevTokens && s.cfg.Auth.CanIssue() {
+		v1.POST("/dev/token", s.issueDevToken)
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/paysaga/paysaga/api"
+	"github.com/paysaga/paysaga/codec"
+	"github.com/paysaga/paysaga/toss"
+)
+
+// secretFlag holds a secret setting. Its default comes from the environment like every
+// other setting, but `-h` shows only whether it is set: flag prints a flag's default.
+type secretFlag struct{ value string }
+
+func (f *secretFlag) String() string {
+	if f == nil || f.value == "" {
+		return ""
+	}
+	return "(set)"
+}
+
+func (f *secretFlag) Set(v string) error { f.value = v; return nil }
+
+func (s settings) secret(name, envKey, usage string) *secretFlag {
+	f := &secretFlag{value: env(envKey, "")}
+	s.Var(f, name, usage+" (env "+envKey+")")
+	return f
+}
+
+// codecSettings is the payload codec key setting of api and worker: both must seal and
+// open with the same keys.
+type codecSettings struct{ keys *secretFlag }
+
+func (s settings) codecSettings() codecSettings {
+	return codecSettings{keys: s.secret("payload-codec-keys", "PAYLOAD_CODEC_KEYS",
+		"keys that encrypt workflow payloads, id:base64[,id:base64…] (32 random bytes each, e.g. `openssl rand -base64 32`); the first encrypts")}
+}
+
+func (c codecSettings) build() (*codec.Codec, error) {
+	if c.keys.value == "" {
+		return nil, errors.New("PAYLOAD_CODEC_KEYS is required: workflow histories hold customer data and are stored encrypted (e.g. PAYLOAD_CODEC_KEYS=k1:$(openssl rand -base64 32))")
+	}
+	keys, err := codec.ParseKeys(c.keys.value)
+	if err != nil {
+		return nil, err
+	}
+	return codec.New(keys...)
+}
+
+// apiSecurity is the API's configuration of issue 5: token verification, the Toss client
+// for webhooks and the paymentKey check, CORS, rate limits and input bounds.
+type apiSecurity struct {
+	jwtSecret                                         *secretFlag
+	jwtPublicKeyFile, jwksURL, jwtIssuer, jwtAudience *string
+	tossURL                                           *string
+	tossSecret                                        *secretFlag
+	cors, rateUser, rateIP, trustedProxies            *string
+	maxAmount, csp                                    *string
+	codec                                             codecSettings
+}
+
+func (s settings) apiSecurity() apiSecurity {
+	return apiSecurity{
+		jwtSecret:        s.secret("jwt-hs256-secret", "JWT_HS256_SECRET", "shared secret that signs customers' tokens (HS256, ≥ 32 bytes); or use -jwt-public-key-file / -jwt-jwks-url"),
+		jwtPublicKeyFile: s.str("jwt-public-key-file", "JWT_PUBLIC_KEY_FILE", "", "PEM file of the RSA public key that verifies tokens (RS256)"),
+		jwksURL:          s.str("jwt-jwks-url", "JWT_JWKS_URL", "", "JWKS URL of the identity provider whose RS256 tokens are accepted"),
+		jwtIssuer:        s.str("jwt-issuer", "JWT_ISSUER", "", "required iss of tokens; empty: not checked"),
+		jwtAudience:      s.str("jwt-audience", "JWT_AUDIENCE", "", "required aud of tokens; empty: not checked"),
+		tossURL:          s.str("toss-api-url", "TOSS_API_URL", "https://api.tosspayments.com", "Toss Payments API base URL"),
+		tossSecret:       s.secret("toss-secret-key", "TOSS_SECRET_KEY", "Toss secret key: the API reads payments back to verify webhooks and paymentKeys"),
+		cors:             s.str("cors-origins", "CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser; empty: same origin only"),
+		rateUser:         s.str("rate-limit-per-user", "RATE_LIMIT_PER_USER", "5:20", "order creates and confirms per second per user, :burst; 0 turns it off"),
+		rateIP:           s.str("rate-limit-per-ip", "RATE_LIMIT_PER_IP", "20:60", "order creates, confirms and webhooks per second per client address, :burst; 0 turns it off"),
+		trustedProxies:   s.str("trusted-proxies", "TRUSTED_PROXIES", "", "addresses or CIDR ranges of proxies whose X-Forwarded-For is believed"),
+		maxAmount:        s.str("max-order-amount", "MAX_ORDER_AMOUNT", api.DefaultMaxAmount.String(), "largest order amount in KRW"),
+		csp:              s.str("content-security-policy", "CONTENT_SECURITY_POLICY", "", "replaces the default Content-Security-Policy of the checkout pages"),
+		codec:            s.codecSettings(),
+	}
+}
+
+// apply fills cfg. The production API never serves the dev token endpoint.
+func (a apiSecurity) apply(ctx context.Context, cfg *api.Config) error {
+	auth := api.AuthConfig{HS256Secret: []byte(a.jwtSecret.value), JWKSURL: *a.jwksURL, Issuer: *a.jwtIssuer, Audience: *a.jwtAudience}
+	if *a.jwtPublicKeyFile != "" {
+		pem, err := os.ReadFile(*a.jwtPublicKeyFile)
+		if err != nil {
+			return fmt.Errorf("JWT_PUBLIC_KEY_FILE: %w", err)
+		}
+		auth.RSAPublicKeyPEM = pem
+	}
+	verifier, err := api.NewAuth(ctx, auth)
+	if err != nil {
+		return fmt.Errorf("%w (set JWT_HS256_SECRET, JWT_PUBLIC_KEY_FILE or JWT_JWKS_URL)", err)
+	}
+	cfg.Auth = verifier
+	if err := required("TOSS_SECRET_KEY", a.tossSecret.value); err != nil {
+		return err
+	}
+	cfg.Toss = toss.NewClient(*a.tossURL, a.tossSecret.value, cfg.Telemetry.TossHTTPClient(&http.Client{Timeout: 10 * time.Second}))
+	if cfg.CORSOrigins, err = api.ParseOrigins(*a.cors); err != nil {
+		return fmt.Errorf("CORS_ORIGINS: %w", err)
+	}
+	if cfg.RateLimitPerUser, err = api.ParseRate(*a.rateUser); err != nil {
+		return fmt.Errorf("RATE_LIMIT_PER_USER: %w", err)
+	}
+	if cfg.RateLimitPerIP, err = api.ParseRate(*a.rateIP); err != nil {
+		return fmt.Errorf("RATE_LIMIT_PER_IP: %w", err)
+	}
+	if cfg.TrustedProxies, err = api.ParseTrustedProxies(*a.trustedProxies); err != nil {
+		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
+	}
+	maxAmount, err := decimal.NewFromString(*a.maxAmount)
+	if err != nil || !maxAmount.IsPositive() || !maxAmount.IsInteger() {
+		return fmt.Errorf("MAX_ORDER_AMOUNT must be a positive whole number of won, got %q", *a.maxAmount)
+	}
+	cfg.MaxAmount = maxAmount
+	cfg.ContentSecurityPolicy = *a.csp
+	return nil
+}

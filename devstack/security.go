@@ -1,0 +1,103 @@
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"path/filepath"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/paysaga/paysaga/api"
+	"github.com/paysaga/paysaga/codec"
+	"github.com/paysaga/paysaga/toss"
+)
+
+// Security is the dev stack's share of issue-5 settings: who may call the API, and how
+// workflow payloads are sealed. The zero value is what `make dev` runs.
+type Security struct {
+	// JWTSecret signs and verifies bearer tokens (HS256, at least 32 bytes); empty draws
+	// a random one per start. The dev stack hands tokens out at POST /api/v1/dev/token.
+	JWTSecret string
+	// CodecKeys seal workflow payloads ("id:base64,…", see package codec); empty uses
+	// DataDir/codec.keys, created on the first start, so that a second `make dev` can
+	// still read the first one's histories.
+	CodecKeys string
+	// CORSOrigins may call the API from a browser; the embedded Web UI is always added,
+	// for its calls to the codec endpoint.
+	CORSOrigins []string
+	// RateLimitPerUser and RateLimitPerIP limit order creation and confirmation; zero is
+	// off, so that tests and benchmarks from one address are not throttled.
+	RateLimitPerUser, RateLimitPerIP api.Rate
+	// SimWebhooks makes the simulator send its PAYMENT_STATUS_CHANGED webhooks to the API.
+	SimWebhooks bool
+}
+
+// prepareSecurity builds the token verifier and the payload codec before anything that
+// needs them starts.
+func (s *Stack) prepareSecurity(ctx context.Context) error {
+	secret := []byte(s.Security.JWTSecret)
+	if len(secret) == 0 {
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return err
+		}
+		secret = []byte(base64.RawURLEncoding.EncodeToString(raw))
+	}
+	auth, err := api.NewAuth(ctx, api.AuthConfig{HS256Secret: secret, Issuer: "paysaga-dev"})
+	if err != nil {
+		return err
+	}
+	var keys []codec.Key
+	if s.Security.CodecKeys != "" {
+		keys, err = codec.ParseKeys(s.Security.CodecKeys)
+	} else {
+		keys, err = codec.LoadOrCreateKeyFile(filepath.Join(s.DataDir, "codec.keys"))
+	}
+	if err != nil {
+		return err
+	}
+	c, err := codec.New(keys...)
+	if err != nil {
+		return err
+	}
+	s.Auth, s.Codec = auth, c
+	return nil
+}
+
+// secureTemporal seals every payload the stack's client writes (the in-process workers
+// use the same client) and opens what it reads.
+func (s *Stack) secureTemporal(opts *client.Options) {
+	dc := codec.DataConverter(s.Codec)
+	opts.DataConverter = dc
+	opts.FailureConverter = codec.FailureConverter(dc)
+}
+
+// secureAPI gives the API its verifier, the dev-only endpoints, the codec and a Toss client
+// of its own for webhooks and the paymentKey check.
+func (s *Stack) secureAPI(cfg *api.Config, tossHTTP *http.Client) {
+	cfg.Auth = s.Auth
+	cfg.DevTokens = true
+	cfg.Codec = s.Codec
+	cfg.DevCodec = true
+	cfg.Toss = toss.NewClient(s.SimURL, s.TossSecretKey, tossHTTP)
+	cfg.CORSOrigins = append([]string{}, s.Security.CORSOrigins...)
+	if s.UIURL != "" {
+		cfg.CORSOrigins = append(cfg.CORSOrigins, s.UIURL)
+	}
+	cfg.RateLimitPerUser, cfg.RateLimitPerIP = s.Security.RateLimitPerUser, s.Security.RateLimitPerIP
+	if s.Simulator != nil {
+		cfg.ContentSecurityPolicy = api.ContentSecurityPolicy(s.SimURL)
+	}
+}
+
+// uiCodecEndpoint is where the embedded Web UI asks to decode payloads: the API's dev
+// codec route, which needs no token (the embedded UI has no login to forward one from).
+func (s *Stack) uiCodecEndpoint() string {
+	if s.APIURL == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/api/v1/dev/codec", s.APIURL)
+}

@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/paysaga/paysaga/activities"
+	"github.com/paysaga/paysaga/workflows"
+)
+
+// The expiry Schedule runs the ExpireOrders sweep every minute with a 30-minute age. The
+// test checks that the stack created the Schedule, then runs the same sweep workflow itself
+// with a short age instead of waiting half an hour.
+func TestExpiry_OldCreatedOrderExpires_ConfirmThenRefused_PaidOrderUntouched(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, c *checkout) {
+		ctx := context.Background()
+		desc, err := c.stack.Temporal.ScheduleClient().GetHandle(ctx, workflows.ExpireOrdersScheduleID).Describe(ctx)
+		if err != nil {
+			t.Fatalf("the expiry schedule: %v", err)
+		}
+		if iv := desc.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != time.Minute {
+			t.Fatalf("expiry schedule intervals: %+v", iv)
+		}
+
+		p := c.product(10000, 5)
+		stale := c.createOrder(p.ID, 1, 10000)
+		key := c.authorize(stale)
+		_, paid := c.paidOrder(10000, 1, 5)
+		time.Sleep(1500 * time.Millisecond) // both are now older than the sweep's age
+		fresh := c.createOrder(p.ID, 1, 10000)
+
+		run, err := c.stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: "expire-orders-test-" + stale.OrderID, TaskQueue: workflows.TaskQueue,
+		}, workflows.ExpireOrders, activities.ExpireInput{MaxAge: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := run.Get(ctx, &n); err != nil || n < 1 {
+			t.Fatalf("sweep: %d expired, %v", n, err)
+		}
+		if got := c.getOrder(stale.OrderID); got.Status != "EXPIRED" {
+			t.Fatalf("stale order: %+v", got)
+		}
+		if got := c.getOrder(fresh.OrderID); got.Status != "CREATED" {
+			t.Fatalf("fresh order: %+v", got)
+		}
+		if got := c.getOrder(paid.OrderID); got.Status != "PAID" {
+			t.Fatalf("paid order: %+v", got)
+		}
+		if types := c.eventTypes(stale.OrderID); !slices.Contains(types, "ORDER_EXPIRED") {
+			t.Fatalf("events: %v", types)
+		}
+		status, _, e := c.confirm(stale.OrderID, key, "10000")
+		if status != http.StatusConflict || e.Code != "ORDER_NOT_CONFIRMABLE" {
+			t.Fatalf("confirm of an expired order: %d %+v", status, e)
+		}
+		if n := c.stack.Simulator.Stats().Approvals[stale.OrderID]; n != 0 {
+			t.Fatalf("an expired order was approved at Toss %d times", n)
+		}
+		// An expired order is closed already; cancelling it is refused.
+		if a := c.cancel(stale.OrderID, map[string]any{"cancelReason": "만료"}, "", ""); a.status != http.StatusConflict {
+			t.Fatalf("cancel of an expired order: %d %s", a.status, a.raw)
+		}
+	})
+}
