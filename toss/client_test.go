@@ -295,7 +295,7 @@ func newRecorder(t *testing.T, status int, answer string) (*recorder, *httptest.
 	return rec, srv
 }
 
-const secret = "test_sk_zXLkKEypNArWmo50nX3lmeaxYG5R"
+const secret = "test_sk_docs_example_0000000000"
 
 func TestClient_SendsTossHeadersAndNumbers(t *testing.T) {
 	rec, srv := newRecorder(t, 200, `{"status":"DONE","totalAmount":15000,"unknownNewField":{"x":1}}`)

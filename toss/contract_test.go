@@ -521,10 +521,10 @@ func TestTestCodeHeader_ForcesErrorWithoutEffect(t *testing.T) {
 	}
 
 	// A live key ignores the header.
-	live := newEnv(t, tosssim.Config{SecretKey: "live_sk_sim_paysaga"})
+	live := newEnv(t, tosssim.Config{SecretKey: "live_sk_docs_sim_paysaga"})
 	lkey := live.authorize(t, "order-live1", 2000)
 	hc := &http.Client{Transport: headerTransport{http.DefaultTransport, http.Header{"Tosspayments-Test-Code": {"REJECT_CARD_PAYMENT"}}}}
-	lc := toss.NewClient(live.srv.URL, "live_sk_sim_paysaga", hc)
+	lc := toss.NewClient(live.srv.URL, "live_sk_docs_sim_paysaga", hc)
 	if _, err := lc.Confirm(ctx, toss.ConfirmRequest{PaymentKey: lkey, OrderID: "order-live1", Amount: won(2000)}, ""); err != nil {
 		t.Fatalf("live key honoured the test code: %v", err)
 	}

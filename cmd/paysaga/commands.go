@@ -120,7 +120,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	s := newSettings("worker")
 	conns := s.connections()
 	tossURL := s.str("toss-api-url", "TOSS_API_URL", "https://api.tosspayments.com", "Toss Payments API base URL")
-	secret := s.secret("toss-secret-key", "TOSS_SECRET_KEY", "Toss secret key (test_sk_… or live_sk_…)")
+	secret := s.secret("toss-secret-key", "TOSS_SECRET_KEY", "Toss secret key (a test_ or live_ secret key)")
 	tossTimeout := s.duration("toss-timeout", "TOSS_TIMEOUT", 30*time.Second,
 		"how long one Toss call may take; after that its outcome is unknown and the saga settles it")
 	healthAddr := s.str("health-addr", "WORKER_HEALTH_ADDR", "",

@@ -75,7 +75,7 @@ func TestComposeFile_LoadsWithAndWithoutTheDevProfile(t *testing.T) {
 	if _, ok := dev.Services["tosssim"]; !ok {
 		t.Error("the dev profile does not run the Toss simulator")
 	}
-	prod, err := loadCompose(t, append(composeSecrets, "TOSS_API_URL=https://api.tosspayments.com", "TOSS_SECRET_KEY=live_sk_x"))
+	prod, err := loadCompose(t, append(composeSecrets, "TOSS_API_URL=https://api.tosspayments.com", "TOSS_SECRET_KEY=live_sk_docs_x"))
 	if err != nil {
 		t.Fatalf("without the dev profile (real Toss): %v", err)
 	}

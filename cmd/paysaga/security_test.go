@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	helpTossSecret = "live_sk_must_not_be_printed_0001"
+	helpTossSecret = "live_sk_docs_must_not_be_printed_0001"
 	helpJWTSecret  = "jwt-secret-must-not-be-printed-0123456789"
 )
 
