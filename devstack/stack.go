@@ -67,7 +67,10 @@ type Config struct {
 	// OrderExpiry is how long an order may stay CREATED before the expiry Schedule's sweep
 	// makes it EXPIRED (0: 30 minutes).
 	OrderExpiry time.Duration
-	Logger      *slog.Logger
+	// PauseSchedules creates the expiry and reconciliation Schedules paused (tests run
+	// those workflows themselves when they mean to).
+	PauseSchedules bool
+	Logger         *slog.Logger
 	// Security: tokens, payload encryption, CORS, rate limits, webhooks (security.go).
 	Security Security
 	// OTLPEndpoint, when set, sends the stack's traces to an OpenTelemetry collector.
@@ -156,7 +159,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	// The periodic work (order expiry) runs as Temporal Schedules; creating them is
 	// idempotent, so every start may do it.
-	if err := worker.EnsureSchedules(ctx, s.Temporal, worker.Schedules{OrderExpiry: cfg.OrderExpiry}); err != nil {
+	if err := worker.EnsureSchedules(ctx, s.Temporal, worker.Schedules{OrderExpiry: cfg.OrderExpiry, Paused: cfg.PauseSchedules}); err != nil {
 		return nil, err
 	}
 	apiCfg := api.Config{ConfirmWait: cfg.ConfirmWait, Logger: cfg.Logger, TossClientKey: cfg.TossClientKey, Telemetry: s.Telemetry}

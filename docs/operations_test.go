@@ -295,6 +295,7 @@ func startStack(t *testing.T) *devstack.Stack {
 		t.Fatal(err)
 	}
 	cfg := devstack.Defaults()
+	cfg.PauseSchedules = true
 	cfg.DataDir = t.TempDir()
 	cfg.DatabaseURL = dbURL
 	cfg.InMemoryTemporal = true

@@ -63,6 +63,7 @@ func browserStack(t *testing.T) *devstack.Stack {
 		t.Fatal(err)
 	}
 	cfg := devstack.Defaults()
+	cfg.PauseSchedules = true
 	cfg.DataDir = dir
 	cfg.InMemoryTemporal = true
 	cfg.TemporalPort, cfg.UIPort = 0, 0

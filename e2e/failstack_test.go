@@ -79,6 +79,7 @@ func startFailureStack() (_ *failureStack, err error) {
 	fs := &failureStack{pg: srv, databaseURL: url, clock: &simClock{},
 		codecKeys: codec.FormatKeys(codec.NewKey("e2e-failures"))}
 	cfg := devstack.Defaults()
+	cfg.PauseSchedules = true
 	cfg.DataDir, err = os.MkdirTemp("", "paysaga-e2e-failures-")
 	if err != nil {
 		return nil, err

@@ -93,6 +93,7 @@ func stackFor(t *testing.T, db string) *devstack.Stack {
 		return s
 	}
 	cfg := devstack.Defaults()
+	cfg.PauseSchedules = true
 	dir, err := os.MkdirTemp("", "paysaga-e2e-"+db+"-")
 	if err != nil {
 		t.Fatal(err)

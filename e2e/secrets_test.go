@@ -66,6 +66,7 @@ func loggedStack(t *testing.T) (*devstack.Stack, *lockedBuffer) {
 	recordedOnce.Do(func() {
 		recordedLogs = &lockedBuffer{}
 		cfg := devstack.Defaults()
+		cfg.PauseSchedules = true
 		cfg.DataDir = fmt.Sprintf("%s/paysaga-e2e-secrets-%d", os.TempDir(), time.Now().UnixNano())
 		cfg.InMemoryTemporal = true
 		cfg.TemporalPort, cfg.UIPort = 0, 0

@@ -20,6 +20,10 @@ type Schedules struct {
 	OrderExpiry time.Duration
 	// ReconcileEvery is how often the reconciliation runs (default 10 minutes).
 	ReconcileEvery time.Duration
+	// Paused creates the Schedules paused. Test stacks use it so that a scheduled sweep
+	// cannot settle a test's orders under it; later starts keep the state they find, so an
+	// operator's pause survives a worker restart too.
+	Paused bool
 }
 
 // EnsureSchedules creates the Temporal Schedules (order expiry, reconciliation) — or brings existing ones to this
@@ -33,7 +37,7 @@ func EnsureSchedules(ctx context.Context, c client.Client, cfg Schedules) error 
 	if cfg.ReconcileEvery <= 0 {
 		cfg.ReconcileEvery = workflows.DefaultReconcileEvery
 	}
-	err := ensureSchedule(ctx, c, workflows.ReconcileScheduleID, cfg.ReconcileEvery, &client.ScheduleWorkflowAction{
+	err := ensureSchedule(ctx, c, workflows.ReconcileScheduleID, cfg.ReconcileEvery, cfg.Paused, &client.ScheduleWorkflowAction{
 		ID:       "reconcile",
 		Workflow: workflows.Reconcile,
 		Args: []any{activities.ReconcileInput{
@@ -44,7 +48,7 @@ func EnsureSchedules(ctx context.Context, c client.Client, cfg Schedules) error 
 	if err != nil {
 		return err
 	}
-	return ensureSchedule(ctx, c, workflows.ExpireOrdersScheduleID, time.Minute, &client.ScheduleWorkflowAction{
+	return ensureSchedule(ctx, c, workflows.ExpireOrdersScheduleID, time.Minute, cfg.Paused, &client.ScheduleWorkflowAction{
 		ID:        "expire-orders",
 		Workflow:  workflows.ExpireOrders,
 		Args:      []any{activities.ExpireInput{MaxAge: cfg.OrderExpiry}},
@@ -54,7 +58,7 @@ func EnsureSchedules(ctx context.Context, c client.Client, cfg Schedules) error 
 	})
 }
 
-func ensureSchedule(ctx context.Context, c client.Client, id string, every time.Duration, action *client.ScheduleWorkflowAction) error {
+func ensureSchedule(ctx context.Context, c client.Client, id string, every time.Duration, paused bool, action *client.ScheduleWorkflowAction) error {
 	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:     id,
@@ -64,6 +68,7 @@ func ensureSchedule(ctx context.Context, c client.Client, id string, every time.
 		Overlap:        enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 		CatchupWindow:  every,
 		PauseOnFailure: false,
+		Paused:         paused,
 	})
 	if err == nil {
 		return nil

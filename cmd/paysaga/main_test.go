@@ -97,6 +97,7 @@ func startProdStack() (*prodStack, error) {
 		return nil, err
 	}
 	cfg := devstack.Defaults()
+	cfg.PauseSchedules = true
 	if cfg.DataDir, err = os.MkdirTemp("", "paysaga-cmd-test-"); err != nil {
 		return nil, err
 	}
