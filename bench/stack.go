@@ -158,12 +158,10 @@ func (s *benchStack) start(ctx context.Context, cfg *stackConfig) error {
 	}
 	s.SimURL = simURL
 
-	dc := devstack.Defaults()
+	dc := devstack.Ephemeral()
 	dc.DataDir = cfg.DataDir
 	dc.DatabaseURL = cfg.DatabaseURL
 	dc.InMemoryTemporal = cfg.TemporalMemory
-	dc.TemporalPort, dc.UIPort = 0, 0
-	dc.APIAddr, dc.SimAddr = "127.0.0.1:0", "127.0.0.1:0"
 	// The simulator is the harness's, behind its clock; the stack calls it as it would Toss.
 	dc.TossBaseURL, dc.TossSecretKey = s.SimURL, cfg.TossSecretKey
 	dc.ConfirmWait = cfg.ConfirmWait

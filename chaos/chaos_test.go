@@ -72,13 +72,9 @@ func startStack(t *testing.T) *devstack.Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := devstack.Defaults()
-	cfg.PauseSchedules = true
+	cfg := devstack.Ephemeral()
 	cfg.DataDir = t.TempDir()
 	cfg.DatabaseURL = dbURL
-	cfg.InMemoryTemporal = true
-	cfg.TemporalPort, cfg.UIPort = 0, 0
-	cfg.APIAddr, cfg.SimAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Workers = 0
 	cfg.ConfirmWait = 2 * time.Second
 	cfg.Security.CodecKeys = codecKeys

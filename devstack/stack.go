@@ -90,6 +90,18 @@ func Defaults() Config {
 	}
 }
 
+// Ephemeral is a stack for tests and benchmarks: the dev stack's configuration on free
+// loopback ports, with Temporal's state in memory and the expiry and reconciliation
+// Schedules paused (a test runs those workflows itself when it means to). Set DataDir.
+func Ephemeral() Config {
+	cfg := Defaults()
+	cfg.InMemoryTemporal = true
+	cfg.TemporalPort, cfg.UIPort = 0, 0
+	cfg.APIAddr, cfg.SimAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.PauseSchedules = true
+	return cfg
+}
+
 // Stack is a running dev stack.
 type Stack struct {
 	Config

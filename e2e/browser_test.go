@@ -62,12 +62,8 @@ func browserStack(t *testing.T) *devstack.Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := devstack.Defaults()
-	cfg.PauseSchedules = true
+	cfg := devstack.Ephemeral()
 	cfg.DataDir = dir
-	cfg.InMemoryTemporal = true
-	cfg.TemporalPort, cfg.UIPort = 0, 0
-	cfg.APIAddr, cfg.SimAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.ConfirmWait = browserConfirmWait
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := devstack.Start(context.Background(), cfg)

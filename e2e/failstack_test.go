@@ -78,17 +78,13 @@ func startFailureStack() (_ *failureStack, err error) {
 	}
 	fs := &failureStack{pg: srv, databaseURL: url, clock: &simClock{},
 		codecKeys: codec.FormatKeys(codec.NewKey("e2e-failures"))}
-	cfg := devstack.Defaults()
-	cfg.PauseSchedules = true
+	cfg := devstack.Ephemeral()
 	cfg.DataDir, err = os.MkdirTemp("", "paysaga-e2e-failures-")
 	if err != nil {
 		return nil, err
 	}
 	atExit(func() { _ = os.RemoveAll(cfg.DataDir) })
 	cfg.DatabaseURL = url
-	cfg.InMemoryTemporal = true
-	cfg.TemporalPort, cfg.UIPort = 0, 0
-	cfg.APIAddr, cfg.SimAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Workers = 0
 	cfg.ConfirmWait = 15 * time.Second
 	cfg.SimNow = fs.clock.Now

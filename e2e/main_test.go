@@ -92,17 +92,13 @@ func stackFor(t *testing.T, db string) *devstack.Stack {
 	if s, ok := stacks[db]; ok {
 		return s
 	}
-	cfg := devstack.Defaults()
-	cfg.PauseSchedules = true
+	cfg := devstack.Ephemeral()
 	dir, err := os.MkdirTemp("", "paysaga-e2e-"+db+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	atExit(func() { _ = os.RemoveAll(dir) })
 	cfg.DataDir = dir
-	cfg.InMemoryTemporal = true
-	cfg.TemporalPort, cfg.UIPort = 0, 0
-	cfg.APIAddr, cfg.SimAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.ConfirmWait = 20 * time.Second
 	cfg.Security.JWTSecret = e2eJWTSecret // known to the tests, which forge tokens with it
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

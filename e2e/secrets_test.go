@@ -65,12 +65,8 @@ func loggedStack(t *testing.T) (*devstack.Stack, *lockedBuffer) {
 	t.Helper()
 	recordedOnce.Do(func() {
 		recordedLogs = &lockedBuffer{}
-		cfg := devstack.Defaults()
-		cfg.PauseSchedules = true
+		cfg := devstack.Ephemeral()
 		cfg.DataDir = fmt.Sprintf("%s/paysaga-e2e-secrets-%d", os.TempDir(), time.Now().UnixNano())
-		cfg.InMemoryTemporal = true
-		cfg.TemporalPort, cfg.UIPort = 0, 0
-		cfg.APIAddr, cfg.SimAddr = "127.0.0.1:0", "127.0.0.1:0"
 		cfg.ConfirmWait = 20 * time.Second
 		cfg.TossSecretKey = recordedTossSecret
 		cfg.Logger = slog.New(slog.NewJSONHandler(recordedLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -96,16 +96,12 @@ func startProdStack() (*prodStack, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := devstack.Defaults()
-	cfg.PauseSchedules = true
+	cfg := devstack.Ephemeral()
 	if cfg.DataDir, err = os.MkdirTemp("", "paysaga-cmd-test-"); err != nil {
 		return nil, err
 	}
 	afterAll(func() { _ = os.RemoveAll(cfg.DataDir) })
 	cfg.DatabaseURL = url
-	cfg.InMemoryTemporal = true
-	cfg.TemporalPort, cfg.UIPort = 0, 0
-	cfg.APIAddr, cfg.SimAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Workers = 0
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	st, err := devstack.Start(ctx, cfg)
