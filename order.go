@@ -170,6 +170,10 @@ func NewOrderID() string {
 	return "ord_" + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// ConfirmWorkflowID is the one confirm saga per order: a second confirm of the same order
+// (a double click, a refresh, a client retry) attaches to it instead of paying again.
+func ConfirmWorkflowID(orderID string) string { return "payment:" + orderID }
+
 // ValidOrderID reports whether s has the shape of an order ID Toss accepts.
 func ValidOrderID(s string) bool {
 	if len(s) < 6 || len(s) > 64 {

@@ -97,7 +97,7 @@ func (a *Activities) CancelPayment(ctx context.Context, in CancelInput) (paysaga
 	defer heartbeatDuringCall(ctx)()
 	p, err := a.Toss.GetPaymentByOrderID(ctx, in.OrderID)
 	var tossErr *toss.Error
-	if errors.As(err, &tossErr) && tossErr.Code == "NOT_FOUND_PAYMENT" {
+	if errors.As(err, &tossErr) && tossErr.Code == toss.CodeNotFoundPayment {
 		return paysaga.PaymentFacts{OrderID: in.OrderID}, nil
 	}
 	if err != nil {
@@ -110,8 +110,13 @@ func (a *Activities) CancelPayment(ctx context.Context, in CancelInput) (paysaga
 		return p.Facts(), nil
 	}
 	p, err = a.Toss.Cancel(ctx, p.PaymentKey, toss.CancelRequest{CancelReason: in.Reason}, CompensationCancelIdempotencyKey(in.OrderID))
-	if errors.As(err, &tossErr) && tossErr.Code == "ALREADY_CANCELED_PAYMENT" {
-		return a.FetchPayment(ctx, in.OrderID)
+	if errors.As(err, &tossErr) && tossErr.Code == toss.CodeAlreadyCanceledPayment {
+		// Already given back (an earlier attempt's answer was lost): report Toss's state.
+		// Read directly: this activity already heartbeats for the whole call.
+		if p, err = a.Toss.GetPaymentByOrderID(ctx, in.OrderID); err != nil {
+			return paysaga.PaymentFacts{}, tossError("read payment after cancel", in.OrderID, err)
+		}
+		return p.Facts(), nil
 	}
 	if err != nil {
 		return paysaga.PaymentFacts{}, tossError("cancel payment", in.OrderID, err)

@@ -164,7 +164,7 @@ func (r *Reconciler) compare(ctx context.Context, orderID string) (*Finding, err
 }
 
 func (r *Reconciler) paymentWorkflowRunning(ctx context.Context, orderID string) (bool, error) {
-	resp, err := r.Temporal.DescribeWorkflowExecution(ctx, "payment:"+orderID, "")
+	resp, err := r.Temporal.DescribeWorkflowExecution(ctx, paysaga.ConfirmWorkflowID(orderID), "")
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return false, nil

@@ -435,3 +435,17 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 }
+
+// A limit is one budget whatever the path: alternating the create route and its alias, or
+// create and confirm, does not buy more requests.
+func TestRateLimits_SharedAcrossRoutes(t *testing.T) {
+	a := hsAuth(t)
+	s := New(nil, nil, Config{Auth: a, RateLimitPerIP: Rate{PerSecond: 0.1, Burst: 2}})
+	var codes []int
+	for _, path := range []string{"/api/v1/orders", "/api/v1/orders/create", "/api/v1/orders/confirm"} {
+		codes = append(codes, request(t, s, "POST", path, "", `{}`).Code)
+	}
+	if codes[0] != http.StatusUnauthorized || codes[1] != http.StatusUnauthorized || codes[2] != http.StatusTooManyRequests {
+		t.Fatalf("per IP over three routes with a burst of 2: %v", codes)
+	}
+}

@@ -78,23 +78,11 @@ func limit(r Rate, what string, key func(echo.Context) (string, error)) echo.Mid
 
 // limitIP limits by the client's address; it runs before authentication so that floods
 // without a valid token are limited too.
-func (s *Server) limitIP() echo.MiddlewareFunc {
-	return limit(s.cfg.RateLimitPerIP, "address", func(c echo.Context) (string, error) {
-		return "ip:" + c.RealIP(), nil
-	})
-}
+func (s *Server) limitIP() echo.MiddlewareFunc { return s.ipLimit }
 
 // limitUser limits by the signed-in user: one customer cannot crowd out the others from
 // many addresses.
-func (s *Server) limitUser() echo.MiddlewareFunc {
-	return limit(s.cfg.RateLimitPerUser, "user", func(c echo.Context) (string, error) {
-		id, err := callerID(c)
-		if err != nil {
-			return "", err
-		}
-		return "user:" + strconv.FormatInt(id, 10), nil
-	})
-}
+func (s *Server) limitUser() echo.MiddlewareFunc { return s.userLimit }
 
 // guarded is the chain in front of the routes that create or move money: per address,
 // then the token, then per user.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -74,6 +75,10 @@ type Server struct {
 
 	telemetry *telemetry.Telemetry
 	health    *health.Checker
+
+	// One bucket store per limit, shared by every route it guards: a store per route would
+	// let a caller multiply the limit by spreading requests over paths.
+	ipLimit, userLimit echo.MiddlewareFunc
 }
 
 // New builds the API on a store and a Temporal client.
@@ -92,6 +97,16 @@ func New(st *store.Store, tc client.Client, cfg Config) *Server {
 	}
 	s := &Server{store: st, temporal: tc, cfg: cfg, logger: cfg.Logger, echo: echo.New()}
 	s.telemetry = cfg.Telemetry
+	s.ipLimit = limit(cfg.RateLimitPerIP, "address", func(c echo.Context) (string, error) {
+		return "ip:" + c.RealIP(), nil
+	})
+	s.userLimit = limit(cfg.RateLimitPerUser, "user", func(c echo.Context) (string, error) {
+		id, err := callerID(c)
+		if err != nil {
+			return "", err
+		}
+		return "user:" + strconv.FormatInt(id, 10), nil
+	})
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -248,6 +248,12 @@ func (s *Store) CompleteRefund(ctx context.Context, requestID, transactionKey st
 		if res.Error != nil {
 			return res.Error
 		}
+		if res.RowsAffected == 0 {
+			// A concurrent attempt (a timed-out try and its retry) settled the refund while
+			// this one waited for the order's lock: count the money once.
+			out, err = getOrder(tx, r.OrderID, false)
+			return err
+		}
 		res = tx.Model(&orderRow{}).Where("order_id = ? AND status = ?", r.OrderID, string(from)).
 			Updates(map[string]any{"status": string(to), "canceled_amount": canceled, "updated_at": t})
 		if res.Error != nil {
@@ -299,6 +305,9 @@ func (s *Store) FailRefund(ctx context.Context, requestID, code, message string,
 			Updates(map[string]any{"status": RefundFailed, "failure_code": code, "failure_message": message, "updated_at": now()})
 		if res.Error != nil {
 			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return nil // settled concurrently while this attempt waited for the order's lock
 		}
 		ev.Code = code
 		if ev.Note == "" {

@@ -30,9 +30,8 @@ var (
 	PaymentStatusKey = temporal.NewSearchAttributeKeyKeyword("PaymentStatus")
 )
 
-// WorkflowID is the one execution per order: a second confirm of the same order (a double
-// click, a refresh, a client retry) attaches to it instead of paying again.
-func WorkflowID(orderID string) string { return "payment:" + orderID }
+// WorkflowID is the order's confirm saga (see paysaga.ConfirmWorkflowID).
+func WorkflowID(orderID string) string { return paysaga.ConfirmWorkflowID(orderID) }
 
 // ConfirmResult is the paid order as the API returns it.
 type ConfirmResult struct {
@@ -316,6 +315,7 @@ func (s *compensations) run(ctx workflow.Context) error {
 	for len(*s) > 0 {
 		last := (*s)[len(*s)-1]
 		if err := last.undo(ctx); err != nil {
+			workflow.GetLogger(ctx).Warn("compensation could not finish", "step", last.name, "error", err)
 			return err
 		}
 		*s = (*s)[:len(*s)-1]

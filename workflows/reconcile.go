@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/paysaga/paysaga/activities"
@@ -31,7 +32,7 @@ func Reconcile(ctx workflow.Context, in activities.ReconcileInput) (store.Reconc
 		in.Window = DefaultReconcileWindow
 	}
 	var scan activities.ReconcileScan
-	if err := workflow.ExecuteActivity(withTossRead(ctx), rec.FindDiscrepancies, in).Get(ctx, &scan); err != nil {
+	if err := workflow.ExecuteActivity(withReconcileScan(ctx), rec.FindDiscrepancies, in).Get(ctx, &scan); err != nil {
 		return store.ReconcileRun{}, err
 	}
 	items := make([]store.ReconcileItem, 0, len(scan.Findings))
@@ -50,4 +51,20 @@ func Reconcile(ctx workflow.Context, in activities.ReconcileInput) (store.Reconc
 	err := workflow.ExecuteActivity(untilDone(ctx), rec.RecordReconciliation, in2).Get(ctx, &run)
 	workflow.GetLogger(ctx).Info("reconciliation finished", "checked", scan.Checked, "settled", run.Settled, "unsettled", run.Unsettled)
 	return run, err
+}
+
+// withReconcileScan gives the scan room for a busy day: it pages through a day of Toss
+// transactions and reads each order back, far more than one Toss read's 35 s. It heartbeats
+// while it works, so a dead worker is still noticed within seconds.
+func withReconcileScan(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    10 * time.Minute,
+		HeartbeatTimeout:       tossHeartbeat,
+		ScheduleToCloseTimeout: 30 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	})
 }

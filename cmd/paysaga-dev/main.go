@@ -22,14 +22,16 @@ import (
 func main() {
 	cfg := devstack.Defaults()
 	flag.StringVar(&cfg.DataDir, "data-dir", env("PAYSAGA_DATA_DIR", cfg.DataDir), "folder for the SQLite files")
-	flag.StringVar(&cfg.DatabaseURL, "database-url", env("DATABASE_URL", ""), "app database; empty uses SQLite in -data-dir")
+	cfg.DatabaseURL = env("DATABASE_URL", "")
+	secretFlag("database-url", "app database; empty uses SQLite in -data-dir (env DATABASE_URL)", &cfg.DatabaseURL)
 	flag.StringVar(&cfg.TemporalAddress, "temporal-address", env("TEMPORAL_ADDRESS", ""), "Temporal frontend to use; empty embeds a dev server")
 	flag.IntVar(&cfg.TemporalPort, "temporal-port", cfg.TemporalPort, "embedded Temporal frontend port")
 	flag.IntVar(&cfg.UIPort, "ui-port", cfg.UIPort, "embedded Temporal Web UI port")
 	flag.StringVar(&cfg.APIAddr, "api-addr", env("API_ADDR", cfg.APIAddr), "API listen address")
 	flag.StringVar(&cfg.SimAddr, "sim-addr", env("SIM_ADDR", cfg.SimAddr), "Toss simulator listen address")
 	flag.StringVar(&cfg.TossBaseURL, "toss-api-url", env("TOSS_API_URL", ""), "Toss API base URL; empty runs the simulator")
-	flag.StringVar(&cfg.TossSecretKey, "toss-secret-key", env("TOSS_SECRET_KEY", cfg.TossSecretKey), "Toss secret key")
+	cfg.TossSecretKey = env("TOSS_SECRET_KEY", cfg.TossSecretKey)
+	secretFlag("toss-secret-key", "Toss secret key (env TOSS_SECRET_KEY)", &cfg.TossSecretKey)
 	flag.StringVar(&cfg.TossClientKey, "toss-client-key", env("TOSS_CLIENT_KEY", ""), "Toss client key: the checkout page uses Toss's payment widget")
 	flag.IntVar(&cfg.Workers, "workers", envInt("PAYSAGA_WORKERS", cfg.Workers), "in-process workers; 0 runs none")
 	flag.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "OpenTelemetry collector for traces (OTLP/gRPC); empty: no tracing")
@@ -91,4 +93,10 @@ func databaseName(cfg devstack.Config) string {
 		return "SQLite in " + cfg.DataDir + "/paysaga.db"
 	}
 	return "from DATABASE_URL"
+}
+
+// secretFlag registers a flag whose value -h never prints: flag shows a string flag's
+// default, and these defaults come from the environment (a database URL holds a password).
+func secretFlag(name, usage string, value *string) {
+	flag.Func(name, usage, func(v string) error { *value = v; return nil })
 }

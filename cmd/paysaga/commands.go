@@ -36,7 +36,7 @@ type connections struct {
 
 func (s settings) connections() connections {
 	return connections{
-		databaseURL:     s.str("database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://…) or sqlite:<file>"),
+		databaseURL:     s.secretStr("database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://…) or sqlite:<file>"),
 		temporalAddress: s.str("temporal-address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"),
 		namespace:       s.str("temporal-namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace"),
 	}
@@ -193,7 +193,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 
 func runMigrate(ctx context.Context, args []string, logger *slog.Logger) error {
 	s := newSettings("migrate")
-	dbURL := s.str("database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://…) or sqlite:<file>")
+	dbURL := s.secretStr("database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://…) or sqlite:<file>")
 	seed := s.boolean("seed-demo", "SEED_DEMO", false, "also insert the demo user and products when the database is empty")
 	if err := s.Parse(args); err != nil {
 		return err
@@ -221,7 +221,7 @@ func runMigrate(ctx context.Context, args []string, logger *slog.Logger) error {
 func runTossSim(ctx context.Context, args []string, logger *slog.Logger) error {
 	s := newSettings("tosssim")
 	addr := s.str("addr", "SIM_ADDR", "127.0.0.1:8090", "listen address")
-	secret := s.str("secret-key", "TOSS_SECRET_KEY", tosssim.DefaultSecretKey, "the secret key the simulator accepts")
+	secret := s.secretStr("secret-key", "TOSS_SECRET_KEY", tosssim.DefaultSecretKey, "the secret key the simulator accepts")
 	webhook := s.str("webhook-url", "SIM_WEBHOOK_URL", "", "where PAYMENT_STATUS_CHANGED webhooks are POSTed; empty sends none")
 	stateFile := s.str("state-file", "SIM_STATE_FILE", "", "JSON file that keeps payments across restarts; empty keeps them in memory")
 	faultsFile := s.str("faults", "SIM_FAULTS", "", "JSON file with a list of fault rules applied at start (see POST /sim/v1/faults)")

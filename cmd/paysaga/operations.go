@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/paysaga/paysaga/health"
@@ -141,9 +140,7 @@ func runProbe(ctx context.Context, args []string, _ *slog.Logger) error {
 
 // boolean is a flag whose default comes from the environment ("true", "1", …).
 func (s settings) boolean(name, envKey string, def bool, usage string) *bool {
-	v, err := strconv.ParseBool(env(envKey, strconv.FormatBool(def)))
-	if err != nil {
-		v = def
-	}
-	return s.Bool(name, v, usage+" (env "+envKey+")")
+	v := s.Bool(name, def, usage+" (env "+envKey+")")
+	s.fromEnv(name, envKey)
+	return v
 }

@@ -18,7 +18,7 @@ import (
 // paysaga-reconcile` starts one now.
 func runReconcile(ctx context.Context, args []string, logger *slog.Logger) error {
 	s := newSettings("reconcile")
-	dbURL := s.str("database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://…) or sqlite:<file>")
+	dbURL := s.secretStr("database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://…) or sqlite:<file>")
 	if err := s.Parse(args); err != nil {
 		return err
 	}

@@ -34,6 +34,14 @@ func (s settings) secret(name, envKey, usage string) *secretFlag {
 	return f
 }
 
+// secretStr is a secret setting with a default, for settings read as a plain string (a
+// database URL carries its password).
+func (s settings) secretStr(name, envKey, def, usage string) *string {
+	f := &secretFlag{value: env(envKey, def)}
+	s.Var(f, name, usage+" (env "+envKey+")")
+	return &f.value
+}
+
 // codecSettings is the payload codec key setting of api and worker: both must seal and
 // open with the same keys.
 type codecSettings struct{ keys *secretFlag }
