@@ -47,11 +47,17 @@ type PaymentFacts struct {
 // moves: the customer has authenticated (IN_PROGRESS) exactly this payment for exactly this
 // order and amount. Confirming anything else would charge the wrong sum or attach someone
 // else's payment to the order.
+//
+// A payment already DONE with exactly this key, order and amount passes too: only this
+// server's confirm of this order can have approved it — an earlier attempt of the same
+// saga whose answer was lost with its worker. The confirm that follows sends the same
+// Idempotency-Key and gets that approval back, and the check after it runs as always;
+// refusing here would fail an order whose customer has been charged.
 func VerifyBeforeConfirm(order OrderFacts, claim ConfirmClaim, toss PaymentFacts) error {
 	if toss.Status == PaymentExpired {
 		return Errorf(CodePaymentSessionExpired, "the payment session expired: Toss allows 10 minutes from the payment window to the confirm")
 	}
-	if toss.Status != PaymentInProgress {
+	if toss.Status != PaymentInProgress && toss.Status != PaymentDone {
 		return Errorf(CodePaymentNotInProgress, "payment is %s at Toss, not %s", toss.Status, PaymentInProgress)
 	}
 	return verifyAgreement(order, claim, toss)

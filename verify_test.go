@@ -25,7 +25,18 @@ func TestVerify(t *testing.T) {
 	}{
 		{"before: all three agree", paysaga.VerifyBeforeConfirm, nil, inProgress, ""},
 		{"after: all three agree", paysaga.VerifyAfterConfirm, nil, done, ""},
-		{"before: payment already done", paysaga.VerifyBeforeConfirm, nil, done, paysaga.CodePaymentNotInProgress},
+		{"before: approved by an earlier attempt of this confirm", paysaga.VerifyBeforeConfirm, nil, done, ""},
+		{"before: done for another amount", paysaga.VerifyBeforeConfirm,
+			func(_ *paysaga.OrderFacts, _ *paysaga.ConfirmClaim, p *paysaga.PaymentFacts) { p.TotalAmount = won(1) },
+			done, paysaga.CodeAmountMismatch},
+		{"before: done with another paymentKey", paysaga.VerifyBeforeConfirm,
+			func(_ *paysaga.OrderFacts, _ *paysaga.ConfirmClaim, p *paysaga.PaymentFacts) { p.PaymentKey = "pk_2" },
+			done, paysaga.CodePaymentKeyMismatch},
+		{"before: already cancelled", paysaga.VerifyBeforeConfirm,
+			func(_ *paysaga.OrderFacts, _ *paysaga.ConfirmClaim, p *paysaga.PaymentFacts) {
+				p.Status = paysaga.PaymentCanceled
+			},
+			done, paysaga.CodePaymentNotInProgress},
 		{"before: payment not authenticated yet", paysaga.VerifyBeforeConfirm,
 			func(_ *paysaga.OrderFacts, _ *paysaga.ConfirmClaim, p *paysaga.PaymentFacts) {
 				p.Status = paysaga.PaymentReady

@@ -277,7 +277,7 @@ func (s *Server) confirmOrder(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderLocation, "/api/v1/orders/"+order.ID)
 		return c.JSON(http.StatusAccepted, orderView{OrderID: order.ID, Status: string(paysaga.StatusConfirming)})
 	}
-	return s.confirmFailure(ctx, order.ID, err)
+	return s.confirmFailure(c, order.ID, err)
 }
 
 // validConfirm checks every field of a confirm request on its own: the values come from the
@@ -347,10 +347,14 @@ func (s *Server) startConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (
 }
 
 // confirmFailure turns a saga's failure into the answer. The order row is the record: when
-// it says FAILED, its code is the answer, so every request for the order gets the same one.
-func (s *Server) confirmFailure(ctx context.Context, orderID string, err error) error {
-	if order, gerr := s.store.GetOrder(ctx, orderID); gerr == nil {
+// it says FAILED, its code is the answer, so every request for the order gets the same one;
+// when it says PAID (a saga whose steps ran again after a worker died, say), it is paid.
+func (s *Server) confirmFailure(c echo.Context, orderID string, err error) error {
+	if order, gerr := s.store.GetOrder(c.Request().Context(), orderID); gerr == nil {
 		if done, serr := settled(order); done {
+			if serr == nil {
+				return c.JSON(http.StatusOK, paidView(order))
+			}
 			return serr
 		}
 	}

@@ -255,6 +255,27 @@ func (w *workerProcess) Kill() {
 	}
 }
 
+// logCount counts the lines of the worker's log that hold every one of parts.
+func (w *workerProcess) logCount(parts ...string) int {
+	b, _ := os.ReadFile(w.logPath)
+	n := 0
+	for line := range strings.Lines(string(b)) {
+		if containsAll(line, parts) {
+			n++
+		}
+	}
+	return n
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *workerProcess) logContains(s string) bool {
 	b, _ := os.ReadFile(w.logPath)
 	return bytes.Contains(b, []byte(s))

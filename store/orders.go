@@ -116,6 +116,9 @@ func (s *Store) BeginConfirm(ctx context.Context, orderID, paymentKey string, ev
 		to:    paysaga.StatusConfirming,
 		set:   map[string]any{"payment_key": paymentKey},
 		done:  func(r orderRow) bool { return r.PaymentKey != nil && *r.PaymentKey == paymentKey },
+		// A worker that dies before the saga's progress is recorded leaves its steps to run
+		// again on the next, and by then this payment may have completed the order.
+		beyond: []paysaga.OrderStatus{paysaga.StatusPaid},
 	}, ev)
 	if isUniqueViolation(err) {
 		return paysaga.Order{}, paysaga.Errorf(paysaga.CodePaymentKeyAlreadyUsed,
@@ -193,6 +196,10 @@ type change struct {
 	// done reports whether an order already in `to` got there by this very change (an
 	// activity retry); nil means any order in `to` did.
 	done func(orderRow) bool
+	// beyond are statuses past `to` that an order reaches only through this change and
+	// the steps after it; an order in one of them for which done holds is returned as it
+	// is, like one in `to`.
+	beyond []paysaga.OrderStatus
 }
 
 // transition applies c to the order in one transaction: a conditional update of its status
@@ -206,7 +213,7 @@ func (s *Store) transition(ctx context.Context, orderID string, c change, ev pay
 			return err
 		}
 		from := paysaga.OrderStatus(cur.Status)
-		if from == c.to && (c.done == nil || c.done(cur)) {
+		if (from == c.to || slices.Contains(c.beyond, from)) && (c.done == nil || c.done(cur)) {
 			out = cur
 			return nil
 		}

@@ -317,10 +317,43 @@ func TestBeginConfirm_WrongState_IsNotConfirmable(t *testing.T) {
 		_, err := s.BeginConfirm(ctx, o.ID, "pk-other", paysaga.Evidence{})
 		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
 
-		if _, err := s.CompletePayment(ctx, o.ID, paysaga.PaymentFacts{Method: "카드"}, paysaga.Evidence{}); err != nil {
+		failed := confirming(t, s, u, p, 1)
+		if _, err := s.FailPayment(ctx, failed.ID, paysaga.CodeOutOfStock, "sold out", paysaga.Evidence{}); err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.BeginConfirm(ctx, o.ID, o.PaymentKey, paysaga.Evidence{})
+		_, err = s.BeginConfirm(ctx, failed.ID, failed.PaymentKey, paysaga.Evidence{})
+		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
+		if !strings.Contains(err.Error(), "FAILED") {
+			t.Errorf("message does not name the status: %v", err)
+		}
+	})
+}
+
+// The saga's steps run again when a worker dies before its progress is recorded; by then
+// the payment may have completed the order, which the first step must not refuse.
+func TestBeginConfirm_PaidByThisPaymentKey_ReturnsTheOrderAsItIs(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u, p := fixture(t, s, won(1000), 5)
+		o := confirming(t, s, u, p, 1)
+		paid, err := s.CompletePayment(ctx, o.ID, paysaga.PaymentFacts{Method: "카드"}, paysaga.Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		again, err := s.BeginConfirm(ctx, o.ID, o.PaymentKey, paysaga.Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.Status != paysaga.StatusPaid || !again.UpdatedAt.Equal(paid.UpdatedAt) {
+			t.Errorf("BeginConfirm of a paid order returned %+v; want it as it was", again)
+		}
+		if evs := mustEvents(t, s, o.ID); !slices.Equal(eventTypes(evs),
+			[]string{paysaga.EventOrderCreated, paysaga.EventBeginConfirm, paysaga.EventPaid}) {
+			t.Errorf("events = %v", eventTypes(evs))
+		}
+
+		_, err = s.BeginConfirm(ctx, o.ID, "pk-other", paysaga.Evidence{})
 		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
 		if !strings.Contains(err.Error(), "PAID") {
 			t.Errorf("message does not name the status: %v", err)

@@ -81,20 +81,21 @@ type confirmation struct {
 
 func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
 	// A refused begin changed nothing: the order stays as it was and the caller is told why.
-	if err := workflow.ExecuteActivity(withDatabase(ctx), acts.BeginConfirm, c.claim).Get(ctx, &c.order); err != nil {
+	// The search attributes say CONFIRMING from the start (the API sets them), so the
+	// stage is only upserted when it changes from there.
+	if err := workflow.ExecuteLocalActivity(withDatabase(ctx), acts.BeginConfirm, c.claim).Get(ctx, &c.order); err != nil {
 		return ConfirmResult{}, err
 	}
-	c.setStage(ctx, paysaga.StatusConfirming)
 
-	if err := workflow.ExecuteActivity(withDatabase(ctx), acts.ReserveStock, c.claim.OrderID).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(withDatabase(ctx), acts.ReserveStock, c.claim.OrderID).Get(ctx, nil); err != nil {
 		return c.fail(ctx, err)
 	}
 	c.saga.add("release stock", func(ctx workflow.Context) error {
-		return workflow.ExecuteActivity(withDatabase(ctx), acts.ReleaseStock, c.claim.OrderID).Get(ctx, nil)
+		return workflow.ExecuteLocalActivity(withDatabase(ctx), acts.ReleaseStock, c.claim.OrderID).Get(ctx, nil)
 	})
 
 	var before paysaga.PaymentFacts
-	if err := workflow.ExecuteActivity(withTossRead(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &before); err != nil {
+	if err := workflow.ExecuteLocalActivity(withTossRead(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &before); err != nil {
 		return c.fail(ctx, err)
 	}
 	c.toss = &before
@@ -132,7 +133,7 @@ func (c *confirmation) complete(ctx workflow.Context, approved paysaga.PaymentFa
 	in := activities.CompleteInput{Claim: c.claim, Order: c.order, Toss: approved}
 	for {
 		var paid paysaga.Order
-		err := workflow.ExecuteActivity(untilDone(ctx), acts.CompletePayment, in).Get(ctx, &paid)
+		err := workflow.ExecuteLocalActivity(untilDone(ctx), acts.CompletePayment, in).Get(ctx, &paid)
 		if err == nil {
 			c.setStage(ctx, paysaga.StatusPaid)
 			return ConfirmResult{Order: paid}, nil
@@ -154,7 +155,7 @@ func (c *confirmation) complete(ctx workflow.Context, approved paysaga.PaymentFa
 // guessing: the approval may well have happened.
 func (c *confirmation) confirm(ctx workflow.Context) (paysaga.PaymentFacts, error) {
 	var approved paysaga.PaymentFacts
-	err := workflow.ExecuteActivity(withTossConfirm(ctx), acts.ConfirmPayment, c.claim).Get(ctx, &approved)
+	err := workflow.ExecuteLocalActivity(withTossConfirm(ctx), acts.ConfirmPayment, c.claim).Get(ctx, &approved)
 	if err == nil {
 		return approved, nil
 	}
@@ -162,7 +163,7 @@ func (c *confirmation) confirm(ctx workflow.Context) (paysaga.PaymentFacts, erro
 		return paysaga.PaymentFacts{}, err
 	}
 	var readBack paysaga.PaymentFacts
-	if rerr := workflow.ExecuteActivity(withTossRead(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &readBack); rerr != nil {
+	if rerr := workflow.ExecuteLocalActivity(withTossRead(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &readBack); rerr != nil {
 		return paysaga.PaymentFacts{}, rerr
 	}
 	c.toss = &readBack
@@ -191,7 +192,7 @@ func (c *confirmation) fail(ctx workflow.Context, cause error) (ConfirmResult, e
 	}
 	ev := c.evidence(code)
 	fail := activities.FailInput{OrderID: c.claim.OrderID, Code: code, Message: message, Evidence: ev}
-	if err := workflow.ExecuteActivity(untilDone(dctx), acts.FailPayment, fail).Get(dctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(untilDone(dctx), acts.FailPayment, fail).Get(dctx, nil); err != nil {
 		return ConfirmResult{}, err
 	}
 	c.status.Code, c.status.Message = code, message
@@ -230,7 +231,7 @@ func (c *confirmation) waitForOperator(ctx workflow.Context, cause error) (resol
 	code, message := failureOf(cause)
 	c.status.Code, c.status.Message = code, message
 	in := activities.FailInput{OrderID: c.claim.OrderID, Code: code, Message: message, Evidence: c.evidence(code)}
-	if err := workflow.ExecuteActivity(untilDone(ctx), acts.MarkNeedsAttention, in).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(untilDone(ctx), acts.MarkNeedsAttention, in).Get(ctx, nil); err != nil {
 		return false, err
 	}
 	c.setStage(ctx, paysaga.StatusNeedsAttention)
@@ -253,7 +254,7 @@ func (c *confirmation) waitForOperator(ctx workflow.Context, cause error) (resol
 	ev.Note = req.Note
 	ev.Extra = map[string]any{"operator": req.Operator}
 	note := activities.EventInput{OrderID: c.claim.OrderID, Type: paysaga.EventOperatorResolved, Evidence: ev}
-	if err := workflow.ExecuteActivity(untilDone(ctx), acts.RecordEvent, note).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(untilDone(ctx), acts.RecordEvent, note).Get(ctx, nil); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -324,13 +325,36 @@ func (s *compensations) run(ctx workflow.Context) error {
 }
 
 // Activity options: each step gets the timeout and retries its failure modes call for.
+//
+// The confirm's own steps are local activities: they run inside the workflow task on the
+// worker that holds the saga and reach the history as markers when the task completes, so
+// a whole confirm usually costs the Temporal server one workflow task instead of a
+// dispatch, a start, a completion and a further workflow task per step (about three times
+// the CPU, see docs/benchmarks.md). They stay durable: a worker that dies mid-task loses
+// the results not yet recorded, and the next worker runs those steps again, in a world
+// that may have moved on. Each step is safe in it: a transition already made is returned
+// as made (BeginConfirm returns an order this payment already completed), a reservation
+// is taken once, the confirm carries the same Idempotency-Key, and the check before it
+// accepts the approval of this very confirm (VerifyBeforeConfirm). A worker death is
+// noticed when the workflow task times out (10 s), as soon as the heartbeats of a
+// regular activity noticed it.
+//
+// Steps that give money back — the compensating cancel, a refund — stay regular
+// activities: they may retry for half an hour, they heartbeat, and an operator sees them
+// as pending activities with their last failure; they are rare, so they cost little.
+
+// noDeadline lets a local activity retry until it succeeds: unlike a regular activity's,
+// a local activity's schedule-to-close defaults to its start-to-close. Retries longer
+// apart than the workflow task timeout wait on a server timer, not in the worker.
+const noDeadline = 100 * 365 * 24 * time.Hour
 
 // withDatabase is for short local transactions. A database outage is waited out: nothing
 // has been charged yet, and Toss's 10-minute window decides whether confirming is still
 // possible afterwards.
 func withDatabase(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: noDeadline,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    200 * time.Millisecond,
 			BackoffCoefficient: 2,
@@ -339,17 +363,11 @@ func withDatabase(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// tossHeartbeat is how soon a worker that died during a Toss call is noticed, and the call
-// retried elsewhere (with the same Idempotency-Key), instead of after the whole 35 s
-// start-to-close timeout: the Toss activities heartbeat while their call is in flight.
-const tossHeartbeat = 10 * time.Second
-
 // withTossRead is for GETs: harmless to repeat, but not forever — a payment Toss cannot
 // show within a few minutes fails the confirm (and its compensations run).
 func withTossRead(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout:    35 * time.Second,
-		HeartbeatTimeout:       tossHeartbeat,
 		ScheduleToCloseTimeout: 3 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    500 * time.Millisecond,
@@ -362,9 +380,8 @@ func withTossRead(ctx workflow.Context) workflow.Context {
 // withTossConfirm retries the confirm with the same Idempotency-Key inside Toss's
 // 10-minute confirm window; when the window is spent, the workflow reads the payment back.
 func withTossConfirm(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout:    35 * time.Second,
-		HeartbeatTimeout:       tossHeartbeat,
 		ScheduleToCloseTimeout: 4 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
@@ -373,6 +390,25 @@ func withTossConfirm(ctx workflow.Context) workflow.Context {
 		},
 	})
 }
+
+// untilDone is for recording outcomes that already happened (money moved, or was given
+// back): it retries for as long as the database is down, never giving up.
+func untilDone(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: noDeadline,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    200 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+		},
+	})
+}
+
+// tossHeartbeat is how soon a worker that died during a regular activity's Toss call is
+// noticed, and the call retried elsewhere (with the same Idempotency-Key), instead of
+// after the whole 35 s start-to-close timeout: those calls heartbeat while in flight.
+const tossHeartbeat = 10 * time.Second
 
 // withCompensation gives undo steps long retries: a cancel must get through, and only a
 // definite refusal from Toss (non-retryable) parks the payment for a person.
@@ -385,19 +421,6 @@ func withCompensation(ctx workflow.Context) workflow.Context {
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
 			MaximumInterval:    time.Minute,
-		},
-	})
-}
-
-// untilDone is for recording outcomes that already happened (money moved, or was given
-// back): it retries for as long as the database is down, never giving up.
-func untilDone(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    200 * time.Millisecond,
-			BackoffCoefficient: 2,
-			MaximumInterval:    30 * time.Second,
 		},
 	})
 }

@@ -12,13 +12,18 @@ import (
 	"github.com/paysaga/paysaga"
 )
 
-// Every Toss call is scheduled with a heartbeat timeout, so that a worker that dies during
-// one is noticed within seconds and the call retried on another worker, not after the
-// step's whole start-to-close timeout. The database steps are short and need none.
-func (s *confirmSuite) TestTossCalls_HaveHeartbeatTimeouts() {
+// The confirm's own steps run as local activities, inside the workflow task; the steps that
+// give money back run as regular activities with a heartbeat timeout, so that a worker
+// that dies during one is noticed within seconds and the call retried on another worker,
+// not after the step's whole start-to-close timeout (see the activity options).
+func (s *confirmSuite) TestConfirmStepsAreLocal_MoneyBackStepsHeartbeat() {
 	heartbeat := map[string]time.Duration{}
 	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		heartbeat[info.ActivityType.Name] = info.HeartbeatTimeout
+	})
+	local := map[string]bool{}
+	s.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		local[info.ActivityType.Name] = true
 	})
 	s.happyUntilConfirm()
 	tampered := done
@@ -30,11 +35,11 @@ func (s *confirmSuite) TestTossCalls_HaveHeartbeatTimeouts() {
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeAmountMismatch)
-	for _, name := range []string{"FetchPayment", "ConfirmPayment", "CancelPayment"} {
-		s.Positive(heartbeat[name], "%s has no heartbeat timeout", name)
-		s.Less(heartbeat[name], 35*time.Second, "%s: a heartbeat timeout must be shorter than the call's timeout", name)
-	}
-	for _, name := range []string{"BeginConfirm", "ReserveStock", "ReleaseStock", "FailPayment"} {
-		s.Zero(heartbeat[name], "%s is a short database step", name)
+	s.Positive(heartbeat["CancelPayment"], "CancelPayment has no heartbeat timeout")
+	s.Less(heartbeat["CancelPayment"], 35*time.Second, "a heartbeat timeout must be shorter than the call's timeout")
+	s.False(local["CancelPayment"], "CancelPayment gives money back: a regular activity")
+	for _, name := range []string{"BeginConfirm", "ReserveStock", "FetchPayment", "ConfirmPayment", "ReleaseStock", "FailPayment"} {
+		s.True(local[name], "%s is a step of the confirm: a local activity", name)
+		s.NotContains(heartbeat, name, "%s ran as a regular activity", name)
 	}
 }

@@ -48,7 +48,7 @@ func Reconcile(ctx workflow.Context, in activities.ReconcileInput) (store.Reconc
 	info := workflow.GetInfo(ctx)
 	var run store.ReconcileRun
 	in2 := activities.RecordReconciliationInput{RunID: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID, Scan: scan, Items: items}
-	err := workflow.ExecuteActivity(untilDone(ctx), rec.RecordReconciliation, in2).Get(ctx, &run)
+	err := workflow.ExecuteLocalActivity(untilDone(ctx), rec.RecordReconciliation, in2).Get(ctx, &run)
 	workflow.GetLogger(ctx).Info("reconciliation finished", "checked", scan.Checked, "settled", run.Settled, "unsettled", run.Unsettled)
 	return run, err
 }

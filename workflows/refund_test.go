@@ -47,6 +47,9 @@ func (s *refundSuite) SetupTest() {
 	s.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		s.calls = append(s.calls, info.ActivityType.Name)
 	})
+	s.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		s.calls = append(s.calls, info.ActivityType.Name)
+	})
 }
 
 func (s *refundSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) }

@@ -197,7 +197,7 @@ func TestMetrics_APIAndWorkerEachServeTheirSide(t *testing.T) {
 	eventually(t, 10*time.Second, "the SDK's series on both pages", func() bool {
 		apiScrape, workerScrape = scrape(t, apiURL+"/metrics"), scrape(t, workerOps+"/metrics")
 		return apiScrape.Value("temporal_request_total") > 0 &&
-			workerScrape.Value("temporal_activity_execution_latency_seconds", "activity_type", "ConfirmPayment") > 0 &&
+			workerScrape.Value("temporal_local_activity_execution_latency_seconds", "activity_type", "ConfirmPayment") > 0 &&
 			workerScrape.Value("temporal_workflow_completed_total", "workflow_type", "ConfirmPayment") > 0
 	})
 	for _, c := range []struct {
