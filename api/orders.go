@@ -330,6 +330,10 @@ func (s *Server) startConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (
 		// decides from the order's state), a completed one never.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		// When a worker of this process polls the task queue (the dev stack), the server
+		// hands it the saga's first workflow task in the start's answer, skipping a trip
+		// through matching; without one the SDK does not ask, and nothing changes.
+		EnableEagerStart: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.OrderIDKey.ValueSet(claim.OrderID),
 			workflows.PaymentStatusKey.ValueSet(string(paysaga.StatusConfirming)),
