@@ -6,6 +6,7 @@ package devserver
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -262,11 +263,15 @@ func prepareDatabase(cfg Config) (*config.SQL, error) {
 		sqlCfg.DatabaseName = fmt.Sprintf("paysaga-devserver-%d-%d", os.Getpid(), memoryDBs.Add(1))
 		sqlCfg.ConnectAttributes["mode"] = "memory"
 		sqlCfg.ConnectAttributes["cache"] = "shared"
-		// The plugin creates the schema itself when it opens an in-memory database.
+		// The plugin creates the schema itself when it opens an in-memory database; tests
+		// use it, and it keeps all of the schema's indexes (see slimVisibility).
 	} else {
 		sqlCfg.DatabaseName = cfg.DatabaseFile
 		sqlCfg.ConnectAttributes["mode"] = "rwc"
 		if err := ensureSchema(sqlCfg); err != nil {
+			return nil, err
+		}
+		if err := slimVisibility(cfg.DatabaseFile); err != nil {
 			return nil, err
 		}
 	}
@@ -518,4 +523,42 @@ func (s *Server) startUI(cfg Config) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// unqueriedVisibilityIndexes are the visibility indexes of Temporal's SQLite schema on
+// columns nothing in a paysaga dev stack filters or sorts by: system attributes the Web UI
+// and the temporal CLI only show, and the custom slots of types paysaga registers none of.
+// The schema has 58 indexes on executions_visibility, and every workflow's start and close
+// rewrite its row, each index included: on the dev stack that was more than a quarter of
+// all CPU. Dropping an index never changes what a query answers, only how fast; a dev
+// server's visibility table is small. The Keyword slots keep theirs (OrderId and
+// PaymentStatus sit in two of them), as do the default list order, ID, type, status, task
+// queue and the Temporal features' own attributes (schedules, batches, deployments).
+var unqueriedVisibilityIndexes = []string{
+	"by_history_length", "by_history_size_bytes", "by_execution_duration", "by_state_transition_count",
+	"by_parent_workflow_id", "by_parent_run_id", "by_root_workflow_id", "by_root_run_id",
+	"by_bool_01", "by_bool_02", "by_bool_03",
+	"by_datetime_01", "by_datetime_02", "by_datetime_03",
+	"by_double_01", "by_double_02", "by_double_03",
+	"by_int_01", "by_int_02", "by_int_03",
+	"by_temporal_bool_01", "by_temporal_bool_02", "by_temporal_datetime_01", "by_temporal_datetime_02",
+	"by_temporal_double_01", "by_temporal_double_02", "by_temporal_int_01", "by_temporal_int_02",
+	"by_temporal_keyword_01", "by_temporal_keyword_02", "by_temporal_keyword_03", "by_temporal_keyword_04",
+	"by_temporal_low_cardinality_keyword_01",
+}
+
+// slimVisibility drops unqueriedVisibilityIndexes from a database file, on every start so
+// that a file made before this existed gets the same treatment.
+func slimVisibility(file string) error {
+	db, err := sql.Open("sqlite", file)
+	if err != nil {
+		return fmt.Errorf("devserver: open %s: %w", file, err)
+	}
+	defer db.Close()
+	for _, idx := range unqueriedVisibilityIndexes {
+		if _, err := db.Exec("DROP INDEX IF EXISTS " + idx); err != nil {
+			return fmt.Errorf("devserver: drop visibility index %s: %w", idx, err)
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -143,6 +144,46 @@ func TestStart_FileDatabase_RestartKeepsHistoryAndRegistersNewSearchAttributes(t
 		t.Fatalf("first-run workflow on the restarted server: %v", err)
 	}
 	listUntilFound(t, c, "default", `OrderId = "first-run" AND PaymentStatus = "PAID"`)
+
+	// Every start slims the visibility table's indexes, a file made by an older build's
+	// included; the ones the Web UI, the CLI and paysaga's searches use stay.
+	indexes := visibilityIndexes(t, dbFile)
+	for _, gone := range unqueriedVisibilityIndexes {
+		if indexes[gone] {
+			t.Errorf("index %s is still there", gone)
+		}
+	}
+	for _, kept := range []string{"default_idx", "by_workflow_id", "by_workflow_type", "by_status", "by_keyword_01", "by_keyword_10", "by_temporal_scheduled_by_id"} {
+		if !indexes[kept] {
+			t.Errorf("index %s was dropped", kept)
+		}
+	}
+}
+
+func visibilityIndexes(t *testing.T, file string) map[string]bool {
+	t.Helper()
+	db, err := sql.Open("sqlite", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		names[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
 
 // The in-process restart above reuses the SQLite connection the server's plugin keeps for
