@@ -113,6 +113,9 @@ func open(ctx context.Context, dialect string, dialector gorm.Dialector, logger 
 		NowFunc:                now,
 		SkipDefaultTransaction: true, // single statements need none; multi-statement work opens its own
 		DisableAutomaticPing:   true, // gorm's ping ignores ctx; we ping below with it
+		// SQLite compiles every statement anew unless it is kept prepared, and compiling
+		// took as long as running; pgx already keeps PostgreSQL's statements prepared.
+		PrepareStmt: dialect == migrations.SQLite,
 	})
 	if err != nil {
 		return nil, err
