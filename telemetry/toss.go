@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/paysaga/paysaga/toss"
 )
 
 // TossHTTPClient returns c (nil: a client with a 30 s timeout) with its transport measured
@@ -24,13 +26,13 @@ func (t *Telemetry) TossHTTPClient(c *http.Client) *http.Client {
 		copied := *c
 		out = &copied
 	}
+	if out.Transport == nil {
+		out.Transport = toss.NewTransport()
+	}
 	if t == nil {
 		return out // nothing to report to
 	}
 	next := out.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
 	if t.tracerProvider != nil {
 		next = otelhttp.NewTransport(next,
 			otelhttp.WithTracerProvider(t.tracerProvider),

@@ -520,3 +520,63 @@ func TestClient_TimeoutIsAnUnknownOutcome(t *testing.T) {
 		t.Fatalf("timeout: %v", err)
 	}
 }
+
+// Under load a client keeps its connections to Toss: a second burst of concurrent calls
+// reuses the first burst's instead of dialling (with Go's default transport, which keeps
+// two idle connections per host, nearly every call of the second burst dialled again).
+func TestNewClient_ConcurrentCallsReuseTheirConnections(t *testing.T) {
+	const burst = 32
+	var mu sync.Mutex
+	opened := 0
+	arrived := make(chan struct{}, burst)
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"paymentKey":"pk","orderId":"ord_abcdef","status":"DONE","totalAmount":1000}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			mu.Lock()
+			opened++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := toss.NewClient(srv.URL, "test_sk_transport", nil)
+
+	round := func() {
+		var calls sync.WaitGroup
+		for range burst {
+			calls.Go(func() {
+				if _, err := c.GetPayment(context.Background(), "pk"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		for range burst { // all in flight at once: each needs a connection of its own
+			select {
+			case <-arrived:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the calls did not all arrive")
+			}
+		}
+		for range burst {
+			release <- struct{}{}
+		}
+		calls.Wait()
+	}
+	round()
+	mu.Lock()
+	first := opened
+	mu.Unlock()
+	round()
+	mu.Lock()
+	defer mu.Unlock()
+	if first != burst || opened != first {
+		t.Errorf("connections opened: %d in the first burst of %d calls (want %d), %d more in the second (want 0)",
+			first, burst, burst, opened-first)
+	}
+}
