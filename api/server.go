@@ -43,8 +43,7 @@ type Config struct {
 	// DevTokens serves POST /api/v1/dev/token, which hands out tokens to anyone. The dev
 	// stack only; the production `api` command never sets it.
 	DevTokens bool
-	// Toss reads payments back: a webhook is acted on only after Toss confirms it, and a
-	// confirm's paymentKey must be Toss's payment of that order before the saga binds it.
+	// Toss reads payments back: a webhook is acted on only after Toss confirms it.
 	Toss *toss.Client
 	// Codec, when set, is served to operators at /api/v1/codec/{encode,decode} so that
 	// the Temporal Web UI and CLI can show encrypted payloads.

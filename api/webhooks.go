@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/converter"
@@ -119,6 +120,9 @@ func (s *Server) tossWebhook(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, webhookAnswer{Received: true})
 }
+
+// tossCheckTimeout bounds a webhook's verification read at Toss: Toss waits for the answer.
+const tossCheckTimeout = 4 * time.Second
 
 // recordVerifiedPayment writes the state Toss confirmed to the order's audit trail, once
 // per state: Toss retries, and forged copies of a real webhook, add nothing.

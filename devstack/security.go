@@ -76,7 +76,7 @@ func (s *Stack) secureTemporal(opts *client.Options) {
 }
 
 // secureAPI gives the API its verifier, the dev-only endpoints, the codec and a Toss client
-// of its own for webhooks and the paymentKey check.
+// of its own for webhooks.
 func (s *Stack) secureAPI(cfg *api.Config, tossHTTP *http.Client) {
 	cfg.Auth = s.Auth
 	cfg.DevTokens = true

@@ -11,6 +11,7 @@ import (
 
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/activities"
+	"github.com/paysaga/paysaga/toss"
 )
 
 // TaskQueue is where payment workflows and their activities run.
@@ -57,8 +58,8 @@ type Status struct {
 // signatures matter to the workflow, the worker supplies the instance.
 var acts *activities.Activities
 
-// ConfirmPayment is the confirm saga: bind the payment to the order, reserve stock, verify
-// with Toss, confirm, verify again, record. Any failure after a step that changed something
+// ConfirmPayment is the confirm saga: read the payment at Toss, bind it to the order,
+// reserve stock, verify, confirm, verify again, record. Any failure after a step that changed something
 // runs that step's compensation, newest first.
 func ConfirmPayment(ctx workflow.Context, claim paysaga.ConfirmClaim) (ConfirmResult, error) {
 	c := &confirmation{
@@ -80,7 +81,19 @@ type confirmation struct {
 }
 
 func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
-	// A refused begin changed nothing: the order stays as it was and the caller is told why.
+	// Toss first: the paymentKey is bound to the order for good by the next step, so it
+	// must be the key of the payment this order's customer authenticated. A refusal here
+	// changed nothing: the order stays as it was and the caller is told why.
+	var before paysaga.PaymentFacts
+	if err := workflow.ExecuteLocalActivity(withTossRead(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &before); err != nil {
+		return ConfirmResult{}, bindingRefusal(err)
+	}
+	c.toss = &before
+	if before.PaymentKey != c.claim.PaymentKey {
+		return ConfirmResult{}, temporal.NewNonRetryableApplicationError(
+			"this paymentKey is not the payment of order "+c.claim.OrderID, paysaga.CodePaymentKeyMismatch, nil)
+	}
+
 	// The search attributes say CONFIRMING from the start (the API sets them), so the
 	// stage is only upserted when it changes from there.
 	if err := workflow.ExecuteLocalActivity(withDatabase(ctx), acts.BeginConfirm, c.claim).Get(ctx, &c.order); err != nil {
@@ -94,11 +107,6 @@ func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
 		return workflow.ExecuteLocalActivity(withDatabase(ctx), acts.ReleaseStock, c.claim.OrderID).Get(ctx, nil)
 	})
 
-	var before paysaga.PaymentFacts
-	if err := workflow.ExecuteLocalActivity(withTossRead(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &before); err != nil {
-		return c.fail(ctx, err)
-	}
-	c.toss = &before
 	if err := paysaga.VerifyBeforeConfirm(c.order, c.claim, before); err != nil {
 		return c.fail(ctx, err)
 	}
@@ -180,6 +188,18 @@ func (c *confirmation) confirm(ctx workflow.Context) (paysaga.PaymentFacts, erro
 func isDecline(err error) bool {
 	var appErr *temporal.ApplicationError
 	return errors.As(err, &appErr) && appErr.NonRetryable() && appErr.Type() != "ALREADY_PROCESSED_PAYMENT"
+}
+
+// bindingRefusal is the answer when Toss could not show the order's payment before
+// anything was written: no payment at all means the claimed paymentKey is not this
+// order's; anything else (Toss unreachable for minutes) is passed on as it is.
+func bindingRefusal(err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == toss.CodeNotFoundPayment {
+		return temporal.NewNonRetryableApplicationError("Toss holds no payment for this order with this paymentKey",
+			paysaga.CodePaymentKeyMismatch, nil)
+	}
+	return err
 }
 
 // fail undoes what was done and records the order as FAILED with the cause's code. It runs

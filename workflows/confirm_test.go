@@ -104,20 +104,43 @@ func (s *confirmSuite) TestHappyPath_EndsPaid() {
 	res, err := s.run()
 	s.Require().NoError(err)
 	s.Equal(paysaga.StatusPaid, res.Order.Status)
-	s.Equal([]string{"BeginConfirm", "ReserveStock", "FetchPayment", "ConfirmPayment", "CompletePayment"}, s.calls)
+	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "ConfirmPayment", "CompletePayment"}, s.calls)
 	s.queryStage(paysaga.StatusPaid)
 }
 
 func (s *confirmSuite) TestBeginRefused_ChangesNothing() {
+	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(inProgress, nil).Once()
 	s.env.OnActivity(a.BeginConfirm, mock.Anything, claim).
 		Return(paysaga.OrderFacts{}, temporal.NewNonRetryableApplicationError("order is PAID", paysaga.CodeOrderNotConfirmable, nil)).Once()
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeOrderNotConfirmable)
-	s.Equal([]string{"BeginConfirm"}, s.calls)
+	s.Equal([]string{"FetchPayment", "BeginConfirm"}, s.calls)
 }
 
-func (s *confirmSuite) TestOutOfStock_FailsWithoutCallingToss() {
+// The paymentKey is bound to the order for good by BeginConfirm: a key that is not Toss's
+// payment of this order is refused before, with nothing written.
+func (s *confirmSuite) TestPaymentKeyOfAnotherPayment_RefusedBeforeBinding() {
+	theirs := inProgress
+	theirs.PaymentKey = "tsim_someone_else"
+	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(theirs, nil).Once()
+
+	_, err := s.run()
+	s.requireCode(err, paysaga.CodePaymentKeyMismatch)
+	s.Equal([]string{"FetchPayment"}, s.calls)
+}
+
+func (s *confirmSuite) TestNoPaymentAtToss_RefusedBeforeBinding() {
+	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).
+		Return(paysaga.PaymentFacts{}, temporal.NewNonRetryableApplicationError("존재하지 않는 결제", "NOT_FOUND_PAYMENT", nil)).Once()
+
+	_, err := s.run()
+	s.requireCode(err, paysaga.CodePaymentKeyMismatch)
+	s.Equal([]string{"FetchPayment"}, s.calls)
+}
+
+func (s *confirmSuite) TestOutOfStock_FailsWithoutConfirming() {
+	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(inProgress, nil).Once()
 	s.env.OnActivity(a.BeginConfirm, mock.Anything, claim).Return(order, nil).Once()
 	s.env.OnActivity(a.ReserveStock, mock.Anything, orderID).
 		Return(temporal.NewNonRetryableApplicationError("sold out", paysaga.CodeOutOfStock, nil)).Once()
@@ -125,7 +148,7 @@ func (s *confirmSuite) TestOutOfStock_FailsWithoutCallingToss() {
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeOutOfStock)
-	s.Equal([]string{"BeginConfirm", "ReserveStock", "FailPayment"}, s.calls)
+	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "FailPayment"}, s.calls)
 }
 
 func (s *confirmSuite) TestDeclineAtConfirm_ReleasesStockAndFailsWithTossCode() {
@@ -139,7 +162,7 @@ func (s *confirmSuite) TestDeclineAtConfirm_ReleasesStockAndFailsWithTossCode() 
 
 	_, err := s.run()
 	s.requireCode(err, "REJECT_CARD_PAYMENT")
-	s.Equal([]string{"BeginConfirm", "ReserveStock", "FetchPayment", "ConfirmPayment",
+	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "ConfirmPayment",
 		"CancelPayment", "ReleaseStock", "FailPayment"}, s.calls)
 	s.queryStage(paysaga.StatusFailed)
 }
@@ -175,7 +198,7 @@ func (s *confirmSuite) TestMismatchAfterConfirm_CancelsAtTossThenReleasesStock()
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeAmountMismatch)
-	s.Equal([]string{"BeginConfirm", "ReserveStock", "FetchPayment", "ConfirmPayment",
+	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "ConfirmPayment",
 		"CancelPayment", "ReleaseStock", "FailPayment"}, s.calls)
 }
 
@@ -268,7 +291,7 @@ func (s *confirmSuite) TestCancelRefused_ParksUntilRetrySignal() {
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeAmountMismatch)
-	s.Equal([]string{"BeginConfirm", "ReserveStock", "FetchPayment", "ConfirmPayment",
+	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "ConfirmPayment",
 		"CancelPayment", "MarkNeedsAttention", "CancelPayment", "ReleaseStock", "FailPayment"}, s.calls)
 }
 
@@ -293,7 +316,7 @@ func (s *confirmSuite) TestCancelRefused_ResolvedByOperator() {
 	s.requireCode(err, paysaga.CodeAmountMismatch)
 	// The operator settled the cancel by hand; the stock still goes back, and the refused
 	// cancel is not tried again.
-	s.Equal([]string{"BeginConfirm", "ReserveStock", "FetchPayment", "ConfirmPayment",
+	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "ConfirmPayment",
 		"CancelPayment", "MarkNeedsAttention", "RecordEvent", "ReleaseStock", "FailPayment"}, s.calls)
 }
 

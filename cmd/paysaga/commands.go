@@ -94,7 +94,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	defer stopTelemetry()
 	conns.telemetry = tel
-	// Telemetry first: the API's own Toss client (webhooks, the paymentKey check) is measured
+	// Telemetry first: the API's own Toss client (webhooks) is measured
 	// and traced like the workers'.
 	apiCfg := api.Config{ConfirmWait: *wait, Logger: logger, TossClientKey: *clientKey, Telemetry: tel}
 	if err := sec.apply(ctx, &apiCfg); err != nil {

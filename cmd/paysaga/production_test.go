@@ -278,9 +278,8 @@ func TestTracing_OneTraceFromConfirmRequestToTossCall(t *testing.T) {
 	if _, ok := findSpan(trace, "paysaga-worker", "toss GET /v1/payments/orders/{orderId}"); !ok {
 		t.Errorf("the saga's read of the payment is not in the trace:\n%s", describe(trace))
 	}
-	root, _ := findSpan(trace, "paysaga-api", "POST /api/v1/orders/confirm")
-	if check, ok := findSpan(trace, "paysaga-api", "toss GET /v1/payments/{paymentKey}"); !ok || check.parentID != root.spanID {
-		t.Errorf("the API's paymentKey check at Toss is not under the request's span:\n%s", describe(trace))
+	if _, ok := findSpan(trace, "paysaga-api", "toss GET /v1/payments/{paymentKey}"); ok {
+		t.Errorf("the API read the payment at Toss; the saga's read is the only one a confirm needs:\n%s", describe(trace))
 	}
 	t.Logf("trace:\n%s", describe(trace))
 	created := apiProc.waitLog("order created", time.Second)

@@ -63,7 +63,7 @@ func (c codecSettings) build() (*codec.Codec, error) {
 }
 
 // apiSecurity is the API's configuration of issue 5: token verification, the Toss client
-// for webhooks and the paymentKey check, CORS, rate limits and input bounds.
+// for webhooks, CORS, rate limits and input bounds.
 type apiSecurity struct {
 	jwtSecret                                         *secretFlag
 	jwtPublicKeyFile, jwksURL, jwtIssuer, jwtAudience *string
