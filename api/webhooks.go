@@ -139,18 +139,6 @@ func (s *Server) recordVerifiedPayment(ctx context.Context, facts paysaga.Paymen
 	if err != nil {
 		return err
 	}
-	events, err := s.store.Events(ctx, order.ID)
-	if err != nil {
-		return err
-	}
-	for _, e := range events {
-		if (e.Type == EventTossWebhook || e.Type == EventTossCanceledPaidOrder) && e.Evidence.Toss != nil &&
-			e.Evidence.Toss.Status == facts.Status && e.Evidence.Toss.PaymentKey == facts.PaymentKey &&
-			e.Evidence.Toss.TotalAmount.Equal(facts.TotalAmount) {
-			s.logger.InfoContext(ctx, "webhook already recorded", "orderId", order.ID, "tossStatus", facts.Status)
-			return nil
-		}
-	}
 	db := order.Facts()
 	ev := paysaga.Evidence{Toss: &facts, DB: &db}
 	eventType := EventTossWebhook
@@ -165,8 +153,18 @@ func (s *Server) recordVerifiedPayment(ctx context.Context, facts paysaga.Paymen
 	default:
 		ev.Note = "verified with Toss after a webhook"
 	}
-	if err := s.store.RecordEvent(ctx, order.ID, eventType, ev); err != nil {
+	sameState := func(e paysaga.PaymentEvent) bool {
+		return (e.Type == EventTossWebhook || e.Type == EventTossCanceledPaidOrder) && e.Evidence.Toss != nil &&
+			e.Evidence.Toss.Status == facts.Status && e.Evidence.Toss.PaymentKey == facts.PaymentKey &&
+			e.Evidence.Toss.TotalAmount.Equal(facts.TotalAmount)
+	}
+	recorded, err := s.store.RecordEventOnce(ctx, order.ID, eventType, ev, sameState)
+	if err != nil {
 		return err
+	}
+	if !recorded {
+		s.logger.InfoContext(ctx, "webhook already recorded", "orderId", order.ID, "tossStatus", facts.Status)
+		return nil
 	}
 	s.logger.InfoContext(ctx, "webhook verified and recorded", "orderId", order.ID, "tossStatus", facts.Status, "event", eventType)
 	return nil

@@ -257,28 +257,55 @@ func statusStrings(statuses []paysaga.OrderStatus) []string {
 // RecordEvent adds an event that changes nothing (from = to = the current status): a Toss
 // answer, a retry, an operator's note.
 func (s *Store) RecordEvent(ctx context.Context, orderID, eventType string, ev paysaga.Evidence) error {
+	_, err := s.RecordEventOnce(ctx, orderID, eventType, ev, nil)
+	return err
+}
+
+// RecordEventOnce appends an audit line unless the order already has one that same says
+// is the same (nil: none is), and reports whether it appended. The look and the append
+// hold the order's row lock together, so two deliveries of one notice at the same moment
+// record it once.
+func (s *Store) RecordEventOnce(ctx context.Context, orderID, eventType string, ev paysaga.Evidence, same func(paysaga.PaymentEvent) bool) (recorded bool, err error) {
 	if eventType == "" || len(eventType) > 64 {
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "event type must be 1 to 64 characters")
+		return false, paysaga.Errorf(paysaga.CodeInvalidRequest, "event type must be 1 to 64 characters")
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		cur, err := getOrder(tx, orderID, true) // locked: the status must not move under the event
 		if err != nil {
 			return err
 		}
+		if same != nil {
+			earlier, err := events(tx, orderID)
+			if err != nil {
+				return err
+			}
+			if slices.ContainsFunc(earlier, same) {
+				return nil
+			}
+		}
 		st := paysaga.OrderStatus(cur.Status)
+		recorded = true
 		return appendEvent(tx, orderID, eventType, st, st, ev)
 	})
 	if err != nil {
-		return fail(err, "record %s for %s", eventType, orderID)
+		return false, fail(err, "record %s for %s", eventType, orderID)
 	}
-	return nil
+	return recorded, nil
 }
 
 // Events returns the order's audit trail, oldest first.
 func (s *Store) Events(ctx context.Context, orderID string) ([]paysaga.PaymentEvent, error) {
-	var rows []eventRow
-	if err := s.db.WithContext(ctx).Where("order_id = ?", orderID).Order("id").Find(&rows).Error; err != nil {
+	out, err := events(s.db.WithContext(ctx), orderID)
+	if err != nil {
 		return nil, fail(err, "list events of %s", orderID)
+	}
+	return out, nil
+}
+
+func events(tx *gorm.DB, orderID string) ([]paysaga.PaymentEvent, error) {
+	var rows []eventRow
+	if err := tx.Where("order_id = ?", orderID).Order("id").Find(&rows).Error; err != nil {
+		return nil, err
 	}
 	out := make([]paysaga.PaymentEvent, len(rows))
 	for i, r := range rows {

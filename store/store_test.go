@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -726,4 +727,48 @@ func TestFail_KeepsDomainErrorsAndWrapsOthers(t *testing.T) {
 	if !errors.Is(got, base) || got.Error() != "reserve stock for o-1: connection reset" {
 		t.Errorf("wrapped = %v", got)
 	}
+}
+
+// Toss delivers a webhook again when it sees no answer in time, and may deliver two at once:
+// the same notice is recorded once however the deliveries race.
+func TestRecordEventOnce_SimultaneousDuplicates_RecordedOnce(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u, p := fixture(t, s, won(1000), 5)
+		o := confirming(t, s, u, p, 1)
+		notice := paysaga.Evidence{Note: "notice 1"}
+		sameAs := func(note string) func(paysaga.PaymentEvent) bool {
+			return func(e paysaga.PaymentEvent) bool { return e.Type == "TEST_NOTICE" && e.Evidence.Note == note }
+		}
+		same := sameAs(notice.Note)
+
+		const deliveries = 8
+		var recorded atomic.Int32
+		var wg sync.WaitGroup
+		for range deliveries {
+			wg.Go(func() {
+				ok, err := s.RecordEventOnce(ctx, o.ID, "TEST_NOTICE", notice, same)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					recorded.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		n := 0
+		for _, e := range mustEvents(t, s, o.ID) {
+			if e.Type == "TEST_NOTICE" {
+				n++
+			}
+		}
+		if recorded.Load() != 1 || n != 1 {
+			t.Errorf("%d deliveries: %d said recorded, %d events written; want 1 and 1", deliveries, recorded.Load(), n)
+		}
+		// Another notice is not the same one.
+		if ok, err := s.RecordEventOnce(ctx, o.ID, "TEST_NOTICE", paysaga.Evidence{Note: "notice 2"}, sameAs("notice 2")); err != nil || !ok {
+			t.Errorf("a different notice: recorded %v, %v", ok, err)
+		}
+	})
 }
