@@ -56,7 +56,12 @@ func (c *checkout) reconcile() store.ReconcileRun {
 	ctx := context.Background()
 	run, err := c.stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: fmt.Sprintf("reconcile-test-%d", time.Now().UnixNano()), TaskQueue: workflows.TaskQueue,
-	}, workflows.Reconcile, activities.ReconcileInput{Window: time.Hour})
+	}, workflows.Reconcile, activities.ReconcileInput{
+		Window: time.Hour,
+		// Nothing of these tests is in flight: a CONFIRMING order still for a moment has
+		// been stranded on purpose (the default waits five minutes before looking).
+		StaleAfter: time.Millisecond,
+	})
 	if err != nil {
 		c.t.Fatal(err)
 	}

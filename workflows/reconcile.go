@@ -31,6 +31,9 @@ func Reconcile(ctx workflow.Context, in activities.ReconcileInput) (store.Reconc
 	if in.Window <= 0 {
 		in.Window = DefaultReconcileWindow
 	}
+	if in.StaleAfter <= 0 {
+		in.StaleAfter = DefaultReconcileStaleAfter
+	}
 	var scan activities.ReconcileScan
 	if err := workflow.ExecuteActivity(withReconcileScan(ctx), rec.FindDiscrepancies, in).Get(ctx, &scan); err != nil {
 		return store.ReconcileRun{}, err
