@@ -98,7 +98,10 @@ type amount struct {
 	set bool
 }
 
-func (a *amount) UnmarshalJSON(b []byte) error {
+func (a *amount) UnmarshalJSON(b []byte) error { return a.decode(b, "amount") }
+
+// decode reads b into a, naming field in its error.
+func (a *amount) decode(b []byte, field string) error {
 	if string(b) == "null" {
 		return nil
 	}
@@ -109,15 +112,20 @@ func (a *amount) UnmarshalJSON(b []byte) error {
 	// Plain decimal notation only: "1e4", "0x10", " 10" and friends are refused rather
 	// than read into a number that may differ from what the client's other layers saw.
 	if len(s) > 20 || !plainDecimal.MatchString(s) {
-		return &fieldError{field: "amount", problem: "must be a number in plain decimal notation"}
+		return &fieldError{field: field, problem: "must be a number in plain decimal notation"}
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
-		return &fieldError{field: "amount", problem: "must be a number in plain decimal notation"}
+		return &fieldError{field: field, problem: "must be a number in plain decimal notation"}
 	}
 	a.Decimal, a.set = d, true
 	return nil
 }
+
+// cancelAmount is the amount of a partial refund: an amount, named so in its errors.
+type cancelAmount struct{ amount }
+
+func (a *cancelAmount) UnmarshalJSON(b []byte) error { return a.decode(b, "cancelAmount") }
 
 var plainDecimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 
@@ -127,20 +135,20 @@ var plainDecimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 var DefaultMaxAmount = decimal.NewFromInt(10_000_000)
 
 // checkAmount is the amount rule of every request: present, whole won, positive, at most
-// the configured maximum.
-func (s *Server) checkAmount(a amount) error {
+// the configured maximum. field names the amount in the error.
+func (s *Server) checkAmount(field string, a amount) error {
 	if !a.set {
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field amount: required")
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field %s: required", field)
 	}
 	if err := paysaga.ValidateKRW(a.Decimal); err != nil {
 		var e *paysaga.Error
 		if errors.As(err, &e) {
-			return paysaga.Errorf(paysaga.CodeInvalidRequest, "field %s", e.Message)
+			return paysaga.Errorf(paysaga.CodeInvalidRequest, "field %s: %s", field, e.Message)
 		}
 		return err
 	}
 	if a.GreaterThan(s.cfg.MaxAmount) {
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field amount: must be at most %s", s.cfg.MaxAmount)
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field %s: must be at most %s", field, s.cfg.MaxAmount)
 	}
 	return nil
 }

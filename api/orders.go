@@ -165,7 +165,7 @@ func (s *Server) validCreate(req createOrderRequest) error {
 	case req.Quantity < 1 || req.Quantity > paysaga.MaxQuantity:
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field quantity: must be between 1 and %d", paysaga.MaxQuantity)
 	}
-	return s.checkAmount(req.Amount)
+	return s.checkAmount("amount", req.Amount)
 }
 
 // orderName is what the payment window shows; Toss allows 100 characters.
@@ -291,7 +291,7 @@ func (s *Server) validConfirm(req confirmRequest) error {
 	case !validPaymentKey(req.PaymentKey):
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field paymentKey: must be 1–200 of A-Z a-z 0-9 - _")
 	}
-	return s.checkAmount(req.Amount)
+	return s.checkAmount("amount", req.Amount)
 }
 
 // waitRanOut reports whether run.Get ended because ConfirmWait ran out. The Temporal server

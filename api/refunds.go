@@ -36,8 +36,8 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 const idempotencyLease = 2 * time.Minute
 
 type cancelRequest struct {
-	CancelReason string `json:"cancelReason"`
-	CancelAmount amount `json:"cancelAmount"`
+	CancelReason string       `json:"cancelReason"`
+	CancelAmount cancelAmount `json:"cancelAmount"`
 }
 
 // canceller is who asks for a cancel: a customer for their own orders, or an operator for
@@ -69,10 +69,6 @@ func (s *Server) cancelOrder(c echo.Context) error {
 	}
 	var req cancelRequest
 	if err := decodeJSON(c, &req); err != nil {
-		var e *paysaga.Error
-		if errors.As(err, &e) {
-			e.Message = strings.Replace(e.Message, "field amount:", "field cancelAmount:", 1)
-		}
 		return err
 	}
 	if err := s.validCancel(&req); err != nil {
@@ -285,14 +281,7 @@ func (s *Server) validCancel(req *cancelRequest) error {
 	if !req.CancelAmount.set {
 		return nil
 	}
-	if err := s.checkAmount(req.CancelAmount); err != nil {
-		var e *paysaga.Error
-		if errors.As(err, &e) {
-			return paysaga.Errorf(e.Code, "%s", strings.Replace(e.Message, "field amount", "field cancelAmount", 1))
-		}
-		return err
-	}
-	return nil
+	return s.checkAmount("cancelAmount", req.CancelAmount.amount)
 }
 
 // requestHash is the identity of a cancel request for its Idempotency-Key: the order and
