@@ -107,21 +107,21 @@ func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
 		return workflow.ExecuteLocalActivity(withDatabase(ctx), acts.ReleaseStock, c.claim.OrderID).Get(ctx, nil)
 	})
 
+	// The cancel is registered before the confirm, not after: a confirm that times out may
+	// still have charged the customer, and CancelPayment reads Toss first, so it is right
+	// either way. A payment already DONE has been charged — by an earlier attempt of this
+	// saga whose worker died before recording it — so then the cancel comes before the
+	// check, which that payment may fail too.
+	charged := before.Status == paysaga.PaymentDone
+	if charged {
+		c.saga.add("cancel payment", c.cancelPayment)
+	}
 	if err := paysaga.VerifyBeforeConfirm(c.order, c.claim, before); err != nil {
 		return c.fail(ctx, err)
 	}
-
-	// Registered before the confirm, not after: a confirm that times out may still have
-	// charged the customer, and CancelPayment reads Toss first, so it is right either way.
-	c.saga.add("cancel payment", func(ctx workflow.Context) error {
-		var after paysaga.PaymentFacts
-		err := workflow.ExecuteActivity(withCompensation(ctx), acts.CancelPayment,
-			activities.CancelInput{OrderID: c.claim.OrderID, Reason: "결제 확인 실패로 인한 자동 취소"}).Get(ctx, &after)
-		if err == nil {
-			c.toss = &after
-		}
-		return err
-	})
+	if !charged {
+		c.saga.add("cancel payment", c.cancelPayment)
+	}
 	approved, err := c.confirm(ctx)
 	if err != nil {
 		return c.fail(ctx, err)
@@ -132,6 +132,17 @@ func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
 	}
 
 	return c.complete(ctx, approved)
+}
+
+// cancelPayment gives back whatever Toss charged for the order: the confirm's compensation.
+func (c *confirmation) cancelPayment(ctx workflow.Context) error {
+	var after paysaga.PaymentFacts
+	err := workflow.ExecuteActivity(withCompensation(ctx), acts.CancelPayment,
+		activities.CancelInput{OrderID: c.claim.OrderID, Reason: "결제 확인 실패로 인한 자동 취소"}).Get(ctx, &after)
+	if err == nil {
+		c.toss = &after
+	}
+	return err
 }
 
 // complete records the verified approval. Money has moved, so this only ever goes forward:

@@ -327,3 +327,35 @@ func (s *confirmSuite) queryStage(want paysaga.OrderStatus) {
 	s.Require().NoError(v.Get(&st))
 	s.Equal(want, st.Stage)
 }
+
+// A worker that died after Toss approved leaves the saga's steps to the next worker, which
+// reads the payment DONE before confirming: it is this confirm's own approval, so the saga
+// confirms (Toss replays its answer) and records it.
+func (s *confirmSuite) TestRunAgainAfterApproval_RecordsThePayment() {
+	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(done, nil).Once()
+	s.env.OnActivity(a.BeginConfirm, mock.Anything, claim).Return(order, nil).Once()
+	s.env.OnActivity(a.ReserveStock, mock.Anything, orderID).Return(nil).Once()
+	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).Return(done, nil).Once()
+	s.env.OnActivity(a.CompletePayment, mock.Anything, mock.Anything).Return(paid, nil).Once()
+
+	res, err := s.run()
+	s.Require().NoError(err)
+	s.Equal(paysaga.StatusPaid, res.Order.Status)
+}
+
+// The same, when the approval Toss holds fails the check (another amount): it is money
+// taken, so it is given back before the order fails — never left charged.
+func (s *confirmSuite) TestRunAgainAfterApprovalOfAnotherAmount_CancelsAtToss() {
+	tampered := done
+	tampered.TotalAmount = decimal.NewFromInt(1000)
+	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(tampered, nil).Once()
+	s.env.OnActivity(a.BeginConfirm, mock.Anything, claim).Return(order, nil).Once()
+	s.env.OnActivity(a.ReserveStock, mock.Anything, orderID).Return(nil).Once()
+	s.env.OnActivity(a.CancelPayment, mock.Anything, mock.Anything).Return(canceled, nil).Once()
+	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
+	s.expectFailed(paysaga.CodeAmountMismatch)
+
+	_, err := s.run()
+	s.requireCode(err, paysaga.CodeAmountMismatch)
+	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "CancelPayment", "ReleaseStock", "FailPayment"}, s.calls)
+}
