@@ -59,8 +59,8 @@ type Status struct {
 var acts *activities.Activities
 
 // ConfirmPayment is the confirm saga: read the payment at Toss, bind it to the order,
-// reserve stock, verify, confirm, verify again, record. Any failure after a step that changed something
-// runs that step's compensation, newest first.
+// reserve stock, verify, confirm, verify again, record. Any failure after a step that
+// changed something runs that step's compensation, newest first.
 func ConfirmPayment(ctx workflow.Context, claim paysaga.ConfirmClaim) (ConfirmResult, error) {
 	c := &confirmation{
 		claim:  claim,
