@@ -60,7 +60,6 @@ func (a *Activities) ReleaseStock(ctx context.Context, orderID string) error {
 // customer authenticated exactly this payment, and after an unknown confirm outcome, to
 // learn whether money moved.
 func (a *Activities) FetchPayment(ctx context.Context, orderID string) (paysaga.PaymentFacts, error) {
-	defer heartbeatDuringCall(ctx)()
 	p, err := a.Toss.GetPaymentByOrderID(ctx, orderID)
 	if err != nil {
 		return paysaga.PaymentFacts{}, tossError("fetch payment", orderID, err)
@@ -72,7 +71,6 @@ func (a *Activities) FetchPayment(ctx context.Context, orderID string) (paysaga.
 // order, so every retry — after a timeout, a 5xx or a worker crash — is the same request to
 // Toss and can never charge twice.
 func (a *Activities) ConfirmPayment(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.PaymentFacts, error) {
-	defer heartbeatDuringCall(ctx)()
 	p, err := a.Toss.Confirm(ctx, toss.ConfirmRequest{
 		PaymentKey: claim.PaymentKey,
 		OrderID:    claim.OrderID,

@@ -8,11 +8,14 @@ import (
 )
 
 // heartbeatDuringCall keeps the activity's heartbeat going while a Toss call is in flight
-// and returns the function that stops it. A Toss call may legitimately take up to the
-// client's timeout (30 s); without heartbeats Temporal learns that the worker making it died
-// only when the step's whole start-to-close timeout has run out, and the payment sits
-// CONFIRMING that long before another worker retries it (with the same Idempotency-Key).
-// With them, a dead worker is noticed within the step's heartbeat timeout.
+// and returns the function that stops it. It serves the steps that run as regular
+// activities — those that give money back, and reconciliation's — whose Toss calls may
+// legitimately take up to the client's timeout (30 s): without heartbeats Temporal learns
+// that the worker making one died only when the step's whole start-to-close timeout has run
+// out, and the step waits that long before another worker retries it (with the same
+// Idempotency-Key). With them, a dead worker is noticed within the heartbeat timeout. (The
+// confirm's own steps are local activities; a dead worker there is noticed by the workflow
+// task's timeout.)
 //
 // It does nothing outside an activity or when the step has no heartbeat timeout, and a
 // call that answers quickly sends no heartbeat at all.

@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"context"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
@@ -21,20 +22,21 @@ import (
 
 var acts *activities.Activities
 
-// confirmWithShortHeartbeat runs the confirm step with a heartbeat timeout far shorter than
-// Toss takes to answer, and no retry: it succeeds only if the step heartbeats while it waits.
-func confirmWithShortHeartbeat(ctx workflow.Context, claim paysaga.ConfirmClaim) (paysaga.PaymentFacts, error) {
+// cancelWithShortHeartbeat runs the compensating cancel with a heartbeat timeout far shorter
+// than Toss takes to answer, and no retry: it succeeds only if the step heartbeats while it
+// waits.
+func cancelWithShortHeartbeat(ctx workflow.Context, in activities.CancelInput) (paysaga.PaymentFacts, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
 		HeartbeatTimeout:    time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
-	var approved paysaga.PaymentFacts
-	err := workflow.ExecuteActivity(ctx, acts.ConfirmPayment, claim).Get(ctx, &approved)
-	return approved, err
+	var canceled paysaga.PaymentFacts
+	err := workflow.ExecuteActivity(ctx, acts.CancelPayment, in).Get(ctx, &canceled)
+	return canceled, err
 }
 
-func TestConfirmPayment_SlowToss_HeartbeatsWhileWaiting(t *testing.T) {
+func TestCancelPayment_SlowToss_HeartbeatsWhileWaiting(t *testing.T) {
 	sim := tosssim.New(tosssim.Config{})
 	defer sim.Close()
 	srv := httptest.NewServer(sim)
@@ -44,35 +46,37 @@ func TestConfirmPayment_SlowToss_HeartbeatsWhileWaiting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Toss takes 2.5 s to answer: two and a half heartbeat timeouts.
-	if err := sim.SetFaults([]tosssim.FaultRule{{Endpoint: tosssim.EndpointConfirm, Kind: tosssim.FaultLatency, LatencyMS: 2500}}); err != nil {
+	tc := toss.NewClient(srv.URL, tosssim.DefaultSecretKey, nil)
+	if _, err := tc.Confirm(context.Background(), toss.ConfirmRequest{PaymentKey: key, OrderID: orderID, Amount: decimal.NewFromInt(12000)}, "heartbeat-confirm"); err != nil {
+		t.Fatal(err)
+	}
+	// Toss takes 2.5 s to answer the cancel: two and a half heartbeat timeouts.
+	if err := sim.SetFaults([]tosssim.FaultRule{{Endpoint: tosssim.EndpointCancel, Kind: tosssim.FaultLatency, LatencyMS: 2500}}); err != nil {
 		t.Fatal(err)
 	}
 
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(confirmWithShortHeartbeat)
-	env.RegisterActivity(&activities.Activities{Toss: toss.NewClient(srv.URL, tosssim.DefaultSecretKey, nil)})
+	env.RegisterWorkflow(cancelWithShortHeartbeat)
+	env.RegisterActivity(&activities.Activities{Toss: tc})
 	var heartbeats atomic.Int32
 	env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { heartbeats.Add(1) })
 
-	env.ExecuteWorkflow(confirmWithShortHeartbeat, paysaga.ConfirmClaim{
-		OrderID: orderID, UserID: 1, PaymentKey: key, Amount: decimal.NewFromInt(12000),
-	})
+	env.ExecuteWorkflow(cancelWithShortHeartbeat, activities.CancelInput{OrderID: orderID, Reason: "테스트"})
 	if err := env.GetWorkflowError(); err != nil {
-		t.Fatalf("a confirm slower than the heartbeat timeout must still finish: %v", err)
+		t.Fatalf("a cancel slower than the heartbeat timeout must still finish: %v", err)
 	}
-	var approved paysaga.PaymentFacts
-	if err := env.GetWorkflowResult(&approved); err != nil {
+	var canceled paysaga.PaymentFacts
+	if err := env.GetWorkflowResult(&canceled); err != nil {
 		t.Fatal(err)
 	}
-	if approved.Status != paysaga.PaymentDone {
-		t.Fatalf("confirm: want DONE, got %s", approved.Status)
+	if canceled.Status != paysaga.PaymentCanceled {
+		t.Fatalf("cancel: want CANCELED, got %s", canceled.Status)
 	}
 	if heartbeats.Load() == 0 {
 		t.Fatal("no heartbeat was sent during the call")
 	}
-	if n := sim.Stats().Approvals[orderID]; n != 1 {
-		t.Fatalf("approvals: want 1, got %d", n)
+	if n := sim.Stats().Calls[tosssim.EndpointCancel].Total; n != 1 {
+		t.Fatalf("cancel calls: want 1, got %d", n)
 	}
 }

@@ -73,7 +73,6 @@ type ReadBackInput struct {
 // else — a balance someone changed at Toss's console, say — cannot be decided here
 // (REFUND_UNRESOLVED), and a person or the reconciliation must look.
 func (a *Activities) ReadBackRefund(ctx context.Context, in ReadBackInput) (RefundOutcome, error) {
-	defer heartbeatDuringCall(ctx)()
 	r := in.Refund
 	p, err := a.Toss.GetPayment(ctx, r.PaymentKey)
 	if err != nil {
