@@ -5,14 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net/http"
 	"path/filepath"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/paysaga/paysaga/api"
+	"github.com/paysaga/paysaga/app"
 	"github.com/paysaga/paysaga/codec"
-	"github.com/paysaga/paysaga/toss"
 )
 
 // Security is the dev stack's share of issue-5 settings: who may call the API, and how
@@ -67,22 +64,13 @@ func (s *Stack) prepareSecurity(ctx context.Context) error {
 	return nil
 }
 
-// secureTemporal seals every payload the stack's client writes (the in-process workers
-// use the same client) and opens what it reads.
-func (s *Stack) secureTemporal(opts *client.Options) {
-	dc := codec.DataConverter(s.Codec)
-	opts.DataConverter = dc
-	opts.FailureConverter = codec.FailureConverter(dc)
-}
-
-// secureAPI gives the API its verifier, the dev-only endpoints, the codec and a Toss client
-// of its own for webhooks.
-func (s *Stack) secureAPI(cfg *api.Config, tossHTTP *http.Client) {
+// secureAPI gives the API its verifier, the dev-only endpoints and a Toss client of its own
+// for webhooks.
+func (s *Stack) secureAPI(cfg *api.Config, account app.Toss) {
 	cfg.Auth = s.Auth
 	cfg.DevTokens = true
-	cfg.Codec = s.Codec
 	cfg.DevCodec = true
-	cfg.Toss = toss.NewClient(s.SimURL, s.TossSecretKey, tossHTTP)
+	cfg.Toss = account.Client(s.Telemetry)
 	cfg.CORSOrigins = append([]string{}, s.Security.CORSOrigins...)
 	if s.UIURL != "" {
 		cfg.CORSOrigins = append(cfg.CORSOrigins, s.UIURL)

@@ -16,16 +16,13 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
-	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/api"
+	"github.com/paysaga/paysaga/app"
 	"github.com/paysaga/paysaga/codec"
 	"github.com/paysaga/paysaga/devserver"
 	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/telemetry"
-	"github.com/paysaga/paysaga/toss"
 	"github.com/paysaga/paysaga/tosssim"
 	"github.com/paysaga/paysaga/worker"
 	"github.com/paysaga/paysaga/workflows"
@@ -118,6 +115,7 @@ type Stack struct {
 	API       *api.Server
 	Telemetry *telemetry.Telemetry
 
+	app     *app.App
 	closers []func()
 }
 
@@ -151,123 +149,102 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.startTemporal(); err != nil {
 		return nil, err
 	}
-	if err := s.openStore(ctx); err != nil {
-		return nil, err
-	}
 	if err := s.startSimulator(); err != nil {
 		return nil, err
 	}
-	var tossHTTP *http.Client
-	if cfg.TossTimeout > 0 {
-		tossHTTP = &http.Client{Timeout: cfg.TossTimeout}
-	}
-	acts := &activities.Activities{Store: s.Store, Toss: toss.NewClient(s.SimURL, cfg.TossSecretKey, s.Telemetry.TossHTTPClient(tossHTTP))}
-	for i := 0; i < cfg.Workers; i++ {
-		w := worker.New(s.Temporal, acts, sdkworker.Options{})
-		if err := w.Start(); err != nil {
-			return nil, fmt.Errorf("start worker: %w", err)
-		}
-		s.closers = append(s.closers, w.Stop)
-	}
-	// The periodic work (order expiry) runs as Temporal Schedules; creating them is
-	// idempotent, so every start may do it.
-	if err := worker.EnsureSchedules(ctx, s.Temporal, worker.Schedules{OrderExpiry: cfg.OrderExpiry, Paused: cfg.PauseSchedules}); err != nil {
+	if err := s.open(ctx); err != nil {
 		return nil, err
 	}
-	apiCfg := api.Config{ConfirmWait: cfg.ConfirmWait, Logger: cfg.Logger, TossClientKey: cfg.TossClientKey, Telemetry: s.Telemetry}
+	tossAccount := app.Toss{URL: s.SimURL, SecretKey: cfg.TossSecretKey, Timeout: cfg.TossTimeout}
+	// The periodic work (order expiry, reconciliation) runs as Temporal Schedules; creating
+	// them is idempotent, so every start may do it, with or without workers of its own.
+	stopWorkers, err := s.app.StartWorkers(ctx, app.Workers{
+		Count:     cfg.Workers,
+		Toss:      tossAccount,
+		Schedules: worker.Schedules{OrderExpiry: cfg.OrderExpiry, Paused: cfg.PauseSchedules},
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, stopWorkers)
+	apiCfg := api.Config{ConfirmWait: cfg.ConfirmWait, TossClientKey: cfg.TossClientKey}
 	if s.Simulator != nil {
 		// The checkout page sends shoppers to the simulator's payment window.
 		apiCfg.CheckoutWindowURL = s.SimURL + "/window"
 	}
-	s.secureAPI(&apiCfg, s.Telemetry.TossHTTPClient(tossHTTP))
-	apiServer := api.New(s.Store, s.Temporal, apiCfg)
-	s.API = apiServer
-	s.serveOn("api", apiLn, apiServer.Handler())
+	s.secureAPI(&apiCfg, tossAccount)
+	s.API = s.app.API(apiCfg)
+	s.serveOn("api", apiLn, s.API.Handler())
 	return s, nil
 }
 
 // startTelemetry builds the metrics registry that the API and the in-process workers share,
 // served at the API's /metrics.
 func (s *Stack) startTelemetry(ctx context.Context) error {
-	tel, err := telemetry.New(ctx, telemetry.Config{
-		ServiceName:  "paysaga-dev",
-		OTLPEndpoint: s.OTLPEndpoint,
-		Logger:       s.Logger,
-	})
+	tel, stop, err := app.StartTelemetry(ctx, "paysaga-dev", s.OTLPEndpoint, s.Logger)
 	if err != nil {
 		return err
 	}
 	s.Telemetry = tel
-	s.closers = append(s.closers, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = tel.Close(ctx)
-	})
+	s.closers = append(s.closers, stop)
 	return nil
 }
 
+// startTemporal embeds a Temporal server unless TemporalAddress names one.
 func (s *Stack) startTemporal() error {
 	if s.TemporalAddress != "" {
 		s.TemporalAddr = s.TemporalAddress
-	} else {
-		dbFile := filepath.Join(s.DataDir, "temporal.db")
-		if s.InMemoryTemporal {
-			dbFile = ""
-		}
-		srv, err := devserver.Start(devserver.Config{
-			Port:         s.TemporalPort,
-			UIPort:       s.UIPort,
-			DatabaseFile: dbFile,
-			SearchAttributes: map[string]enumspb.IndexedValueType{
-				workflows.OrderIDKey.GetName():       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-				workflows.PaymentStatusKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-			},
-			UICodecEndpoint: s.uiCodecEndpoint(),
-			Logger:          s.Logger,
-		})
-		if err != nil {
-			return fmt.Errorf("start embedded temporal: %w", err)
-		}
-		s.closers = append(s.closers, srv.Stop)
-		s.TemporalAddr, s.UIURL = srv.FrontendAddress(), srv.UIAddress()
+		return nil
 	}
-	opts := client.Options{
-		HostPort: s.TemporalAddr,
-		Logger:   sdklog.NewStructuredLogger(s.Logger),
+	dbFile := filepath.Join(s.DataDir, "temporal.db")
+	if s.InMemoryTemporal {
+		dbFile = ""
 	}
-	if s.TemporalAddress == "" {
-		// The embedded server is on loopback in this process: gzip on every call would
-		// only spend CPU (about 5 % of a confirm's, profiled in docs/benchmarks.md).
-		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
-	}
-	s.secureTemporal(&opts)
-	if err := s.Telemetry.TemporalClientOptions(&opts); err != nil {
-		return err
-	}
-	c, err := client.Dial(opts)
+	srv, err := devserver.Start(devserver.Config{
+		Port:         s.TemporalPort,
+		UIPort:       s.UIPort,
+		DatabaseFile: dbFile,
+		SearchAttributes: map[string]enumspb.IndexedValueType{
+			workflows.OrderIDKey.GetName():       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+			workflows.PaymentStatusKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		},
+		UICodecEndpoint: s.uiCodecEndpoint(),
+		Logger:          s.Logger,
+	})
 	if err != nil {
-		return fmt.Errorf("connect to temporal at %s: %w", s.TemporalAddr, err)
+		return fmt.Errorf("start embedded temporal: %w", err)
 	}
-	s.closers = append(s.closers, c.Close)
-	s.Temporal = c
+	s.closers = append(s.closers, srv.Stop)
+	s.TemporalAddr, s.UIURL = srv.FrontendAddress(), srv.UIAddress()
 	return nil
 }
 
-func (s *Stack) openStore(ctx context.Context) error {
+// open opens the app database — migrated, with the demo user and products — and the
+// Temporal client, which the in-process workers share with the API.
+func (s *Stack) open(ctx context.Context) error {
 	url := s.DatabaseURL
 	if url == "" {
 		url = "sqlite:" + filepath.Join(s.DataDir, "paysaga.db")
 	}
-	st, err := store.Open(ctx, url, s.Logger)
+	a, err := app.Open(ctx, app.Settings{
+		DatabaseURL:     url,
+		TemporalAddress: s.TemporalAddr,
+		// The embedded server is on loopback in this process: gzip on every call would
+		// only spend CPU.
+		TemporalUncompressed: s.TemporalAddress == "",
+		Codec:                s.Codec,
+		Telemetry:            s.Telemetry,
+		Logger:               s.Logger,
+	})
 	if err != nil {
 		return err
 	}
-	s.closers = append(s.closers, func() { _ = st.Close() })
-	s.Store = st
-	if err := st.Migrate(ctx); err != nil {
+	s.closers = append(s.closers, a.Close)
+	s.app, s.Store, s.Temporal = a, a.Store, a.Temporal
+	if err := a.Store.Migrate(ctx); err != nil {
 		return err
 	}
-	return st.SeedDemo(ctx)
+	return a.Store.SeedDemo(ctx)
 }
 
 func (s *Stack) startSimulator() error {
