@@ -41,17 +41,17 @@ vet:
 	$(GO) vet ./...
 
 # A chaos run against a running dev stack whose workers it brings itself: start the stack
-# first with `go run ./cmd/paysaga-dev -workers=0` (see docs/chaos.md).
+# first with `go run ./cmd/paysaga-dev -workers=0` (see docs/chaos.md). The workers it kills
+# are the production binary's, bin/paysaga, which paysaga-dev finds beside itself.
 CHAOS_ARGS ?= -checkouts 1000
-chaos:
-	$(GO) build -trimpath -o bin/paysaga ./cmd/paysaga
-	./bin/paysaga chaos $(CHAOS_ARGS)
+chaos: build
+	./bin/paysaga-dev chaos $(CHAOS_ARGS)
 
 # A short benchmark (about 1.5 minutes on a quiet machine, after the first build): every
 # scenario, paysaga beside the lock-across-calls baseline, on the in-process SQLite stack.
-# BENCH_ARGS adds flags, e.g. BENCH_ARGS="-db postgres -scenario hot" (go run ./bench -h).
+# BENCH_ARGS adds flags, e.g. BENCH_ARGS="-db postgres -scenario hot" (go run ./cmd/paysaga-dev bench -h).
 bench:
-	$(GO) run ./bench -duration 5s -warmup 8 $(BENCH_ARGS)
+	$(GO) run ./cmd/paysaga-dev bench -duration 5s -warmup 8 $(BENCH_ARGS)
 
 build:
 	$(GO) build -trimpath -o bin/paysaga ./cmd/paysaga

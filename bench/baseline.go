@@ -1,4 +1,4 @@
-package main
+package bench
 
 // The baseline is the measuring stick: the original write-up's server, in Go, on the same
 // tables, database and simulator as paysaga. Its confirm is one transaction that locks the

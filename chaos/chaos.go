@@ -1,6 +1,6 @@
 // Package chaos drives many checkouts against a running paysaga stack while Toss misbehaves
 // and worker processes crash, then drains and checks that no money and no stock went
-// astray. `paysaga chaos` runs it; docs/chaos.md shows a run.
+// astray. `paysaga-dev chaos` runs it; docs/chaos.md shows a run.
 //
 // The run owns what it measures: it creates its own shopper and products (so stock
 // arithmetic is exact), arms simulator faults per order through POST /sim/v1/faults, and

@@ -1,102 +1,73 @@
-// Command paysaga-dev runs the whole product in one process: embedded Temporal server and
-// Web UI, SQLite, the Toss simulator, the API and a worker. `make dev` runs it.
+// Command paysaga-dev is everything that is tooling, kept out of the production binary:
 //
-// It is a binary of its own because it links the Temporal server; the production binary,
-// cmd/paysaga, does not.
+//	paysaga-dev [dev] [flags]   the whole product in one process: embedded Temporal server and
+//	                            Web UI, SQLite, the Toss simulator, the API and a worker (`make dev`)
+//	paysaga-dev tosssim         the offline Toss Payments simulator on its own
+//	paysaga-dev chaos           checkouts against a running stack under Toss faults and worker
+//	                            crashes, then the invariants (`make chaos`)
+//	paysaga-dev bench           paysaga against the lock-across-calls baseline (`make bench`)
+//
+// It is a binary of its own because it links the Temporal server, the simulator and the
+// chaos run; the production binary, cmd/paysaga, links none of them.
 package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
+	"sort"
+	"strings"
 	"syscall"
 
-	"github.com/paysaga/paysaga/devstack"
-	"github.com/paysaga/paysaga/telemetry"
+	"github.com/paysaga/paysaga/app"
 )
 
-func main() {
-	cfg := devstack.Defaults()
-	flag.StringVar(&cfg.DataDir, "data-dir", env("PAYSAGA_DATA_DIR", cfg.DataDir), "folder for the SQLite files")
-	cfg.DatabaseURL = env("DATABASE_URL", "")
-	secretFlag("database-url", "app database; empty uses SQLite in -data-dir (env DATABASE_URL)", &cfg.DatabaseURL)
-	flag.StringVar(&cfg.TemporalAddress, "temporal-address", env("TEMPORAL_ADDRESS", ""), "Temporal frontend to use; empty embeds a dev server")
-	flag.IntVar(&cfg.TemporalPort, "temporal-port", cfg.TemporalPort, "embedded Temporal frontend port")
-	flag.IntVar(&cfg.UIPort, "ui-port", cfg.UIPort, "embedded Temporal Web UI port")
-	flag.StringVar(&cfg.APIAddr, "api-addr", env("API_ADDR", cfg.APIAddr), "API listen address")
-	flag.StringVar(&cfg.SimAddr, "sim-addr", env("SIM_ADDR", cfg.SimAddr), "Toss simulator listen address")
-	flag.StringVar(&cfg.TossBaseURL, "toss-api-url", env("TOSS_API_URL", ""), "Toss API base URL; empty runs the simulator")
-	cfg.TossSecretKey = env("TOSS_SECRET_KEY", cfg.TossSecretKey)
-	secretFlag("toss-secret-key", "Toss secret key (env TOSS_SECRET_KEY)", &cfg.TossSecretKey)
-	flag.StringVar(&cfg.TossClientKey, "toss-client-key", env("TOSS_CLIENT_KEY", ""), "Toss client key: the checkout page uses Toss's payment widget")
-	flag.IntVar(&cfg.Workers, "workers", envInt("PAYSAGA_WORKERS", cfg.Workers), "in-process workers; 0 runs none")
-	flag.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "OpenTelemetry collector for traces (OTLP/gRPC); empty: no tracing")
-	securityFlags(&cfg)
-	flag.Parse()
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, logger *slog.Logger) error
+}
 
-	logger := slog.New(telemetry.LogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
-	cfg.Logger = logger
+var commands = map[string]command{
+	"dev":     {"run the whole product in one process (the default; `make dev`)", runDev},
+	"tosssim": {"serve the offline Toss Payments simulator", runTossSim},
+	"chaos":   {"drive checkouts against a running stack with faults and worker crashes, then check invariants", runChaos},
+	"bench":   {"measure paysaga against the lock-across-calls baseline", runBench},
+}
+
+func main() {
+	// With no command, or flags first, it is the dev stack, as `make dev` has always run it.
+	name, args := "dev", os.Args[1:]
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		usage()
+		os.Exit(2)
+	}
+	// The dev stack talks to a person at a terminal; the tools log as the services do.
+	logger := app.Logger("text", "info")
+	if name != "dev" {
+		logger = app.Logger(setting("LOG_FORMAT", "json"), setting("LOG_LEVEL", "info"))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	fmt.Println("paysaga dev stack starting (the first build takes a few minutes)…")
-	stack, err := devstack.Start(ctx, cfg)
-	if err != nil {
-		logger.Error("dev stack failed to start", "error", err)
+	if err := cmd.run(ctx, args, logger); err != nil {
+		logger.Error(name+" failed", "error", err)
 		os.Exit(1)
 	}
-	fmt.Printf(`
-paysaga dev stack is running
-  checkout page      %[1]s/
-  API                %[1]s/api/v1/products
-  Toss simulator     %[2]s  (payment window: %[2]s/window, stats: %[2]s/sim/v1/stats)
-  Temporal frontend  %[3]s
-  Temporal Web UI    %[4]s
-  database           %[5]s
-Ctrl-C stops it.
-`, stack.APIURL, stack.SimURL, stack.TemporalAddr, orNone(stack.UIURL), databaseName(cfg))
-	<-ctx.Done()
-	fmt.Println("stopping…")
-	stack.Close()
 }
 
-func env(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok {
-		return v
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: paysaga-dev [command] [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
 	}
-	return def
-}
-
-func envInt(key string, def int) int {
-	if v, ok := os.LookupEnv(key); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].summary)
 	}
-	return def
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
-}
-
-// databaseName says which database is used without printing a password.
-func databaseName(cfg devstack.Config) string {
-	if cfg.DatabaseURL == "" {
-		return "SQLite in " + cfg.DataDir + "/paysaga.db"
-	}
-	return "from DATABASE_URL"
-}
-
-// secretFlag registers a flag whose value -h never prints: flag shows a string flag's
-// default, and these defaults come from the environment (a database URL holds a password).
-func secretFlag(name, usage string, value *string) {
-	flag.Func(name, usage, func(v string) error { *value = v; return nil })
 }

@@ -1,37 +1,23 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"os"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
-	sdkworker "go.temporal.io/sdk/worker"
-
-	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/api"
+	"github.com/paysaga/paysaga/app"
 	"github.com/paysaga/paysaga/codec"
 	"github.com/paysaga/paysaga/health"
 	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/telemetry"
-	"github.com/paysaga/paysaga/toss"
-	"github.com/paysaga/paysaga/tosssim"
 	"github.com/paysaga/paysaga/worker"
 )
 
-// connection settings shared by api and worker.
+// connections are the settings api and worker share: where the database and Temporal are.
 type connections struct {
 	databaseURL, temporalAddress, namespace *string
-	// telemetry, when set, gets the Temporal client's metrics and traces.
-	telemetry *telemetry.Telemetry
-	// codec seals workflow payloads; api and worker must share its keys.
-	codec *codec.Codec
 }
 
 func (s settings) connections() connections {
@@ -42,35 +28,20 @@ func (s settings) connections() connections {
 	}
 }
 
-func (c connections) open(ctx context.Context, logger *slog.Logger) (*store.Store, client.Client, error) {
+// open opens the store and dials Temporal, sealing payloads with payloads and reporting to
+// tel.
+func (c connections) open(ctx context.Context, payloads *codec.Codec, tel *telemetry.Telemetry, logger *slog.Logger) (*app.App, error) {
 	if err := required("DATABASE_URL", *c.databaseURL); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	st, err := store.Open(ctx, *c.databaseURL, logger)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := client.Options{
-		HostPort:  *c.temporalAddress,
-		Namespace: *c.namespace,
-		Logger:    sdklog.NewStructuredLogger(logger),
-	}
-	if c.telemetry != nil {
-		if err := c.telemetry.TemporalClientOptions(&opts); err != nil {
-			_ = st.Close()
-			return nil, nil, err
-		}
-	}
-	if c.codec != nil {
-		dc := codec.DataConverter(c.codec)
-		opts.DataConverter, opts.FailureConverter = dc, codec.FailureConverter(dc)
-	}
-	tc, err := client.Dial(opts)
-	if err != nil {
-		_ = st.Close()
-		return nil, nil, fmt.Errorf("connect to temporal at %s: %w", *c.temporalAddress, err)
-	}
-	return st, tc, nil
+	return app.Open(ctx, app.Settings{
+		DatabaseURL:       *c.databaseURL,
+		TemporalAddress:   *c.temporalAddress,
+		TemporalNamespace: *c.namespace,
+		Codec:             payloads,
+		Telemetry:         tel,
+		Logger:            logger,
+	})
 }
 
 func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
@@ -93,10 +64,9 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer stopTelemetry()
-	conns.telemetry = tel
 	// Telemetry first: the API's own Toss client (webhooks) is measured
 	// and traced like the workers'.
-	apiCfg := api.Config{ConfirmWait: *wait, Logger: logger, TossClientKey: *clientKey, Telemetry: tel}
+	apiCfg := api.Config{ConfirmWait: *wait, TossClientKey: *clientKey, Telemetry: tel}
 	if err := sec.apply(ctx, &apiCfg); err != nil {
 		return err
 	}
@@ -104,16 +74,14 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	conns.codec, apiCfg.Codec = payloads, payloads
-	st, tc, err := conns.open(ctx, logger)
+	a, err := conns.open(ctx, payloads, tel, logger)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	defer tc.Close()
-	server := api.New(st, tc, apiCfg)
-	return serveDraining(ctx, "api", *addr, server.Handler(), logger,
-		shutdownPolicy{drain: server.Drain, delay: *delay, grace: *grace})
+	defer a.Close()
+	server := a.API(apiCfg)
+	return app.Serve(ctx, "api", *addr, server.Handler(), logger,
+		app.Shutdown{Drain: server.Drain, Delay: *delay, Grace: *grace})
 }
 
 func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
@@ -138,7 +106,6 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	conns.codec = payloads
 	if err := required("TOSS_SECRET_KEY", secret.value); err != nil {
 		return err
 	}
@@ -153,14 +120,12 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer stopTelemetry()
-	conns.telemetry = tel
-	st, tc, err := conns.open(ctx, logger)
+	a, err := conns.open(ctx, payloads, tel, logger)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	defer tc.Close()
-	checker := health.New(logger, 0, health.Database(st), health.Temporal(tc))
+	defer a.Close()
+	checker := health.New(logger, 0, health.Database(a.Store), health.Temporal(a.Temporal))
 	if *healthAddr != "" {
 		stopOperations, err := serveOperations(*healthAddr, checker, tel, logger)
 		if err != nil {
@@ -168,25 +133,22 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		}
 		defer stopOperations()
 	}
-	tossClient := toss.NewClient(*tossURL, secret.value, tel.TossHTTPClient(&http.Client{Timeout: *tossTimeout}))
-	// On SIGTERM the worker stops polling at once and gives running activities — a Toss
-	// confirm in flight — WorkerStopTimeout to finish and report, so that no other worker
-	// has to repeat them.
-	w := worker.New(tc, &activities.Activities{Store: st, Toss: tossClient}, sdkworker.Options{WorkerStopTimeout: *stopTimeout})
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
-	// Every worker start creates (or updates) the periodic Schedules; Temporal keeps one
-	// of each, however many workers run.
-	if err := worker.EnsureSchedules(ctx, tc, worker.Schedules{OrderExpiry: *orderExpiry}); err != nil {
-		w.Stop()
+	// On SIGTERM the worker stops polling at once and gives running activities the stop
+	// timeout to finish and report.
+	stopWorker, err := a.StartWorkers(ctx, app.Workers{
+		Count:       1,
+		Toss:        app.Toss{URL: *tossURL, SecretKey: secret.value, Timeout: *tossTimeout},
+		StopTimeout: *stopTimeout,
+		Schedules:   worker.Schedules{OrderExpiry: *orderExpiry},
+	})
+	if err != nil {
 		return err
 	}
 	logger.Info("worker started", "temporal", *conns.temporalAddress)
 	<-ctx.Done()
 	checker.Drain()
 	logger.Info("worker stopping: no new tasks, running activities may finish", "timeout", stopTimeout.String())
-	w.Stop()
+	stopWorker()
 	logger.Info("worker stopped")
 	return nil
 }
@@ -216,55 +178,4 @@ func runMigrate(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	logger.Info("migrations applied")
 	return nil
-}
-
-func runTossSim(ctx context.Context, args []string, logger *slog.Logger) error {
-	s := newSettings("tosssim")
-	addr := s.str("addr", "SIM_ADDR", "127.0.0.1:8090", "listen address")
-	secret := s.secretStr("secret-key", "TOSS_SECRET_KEY", tosssim.DefaultSecretKey, "the secret key the simulator accepts")
-	webhook := s.str("webhook-url", "SIM_WEBHOOK_URL", "", "where PAYMENT_STATUS_CHANGED webhooks are POSTed; empty sends none")
-	stateFile := s.str("state-file", "SIM_STATE_FILE", "", "JSON file that keeps payments across restarts; empty keeps them in memory")
-	faultsFile := s.str("faults", "SIM_FAULTS", "", "JSON file with a list of fault rules applied at start (see POST /sim/v1/faults)")
-	seed := s.Int64("seed", 1, "seed of the random source for keys and fault probabilities")
-	if err := s.Parse(args); err != nil {
-		return err
-	}
-	sim, err := tosssim.Open(tosssim.Config{
-		SecretKey: *secret, WebhookURL: *webhook, StateFile: *stateFile, Seed: *seed, Logger: logger,
-	})
-	if err != nil {
-		return err
-	}
-	defer sim.Close()
-	if *faultsFile != "" {
-		rules, err := readFaultRules(*faultsFile)
-		if err != nil {
-			return err
-		}
-		if err := sim.SetFaults(rules); err != nil {
-			return fmt.Errorf("faults in %s: %w", *faultsFile, err)
-		}
-		logger.Info("fault rules applied", "count", len(rules), "file", *faultsFile)
-	}
-	return serveHTTP(ctx, "tosssim", *addr, sim, logger)
-}
-
-// readFaultRules reads the same JSON list that POST /sim/v1/faults takes.
-func readFaultRules(path string) ([]tosssim.FaultRule, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read fault rules: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var rules []tosssim.FaultRule
-	if err := dec.Decode(&rules); err != nil {
-		return nil, fmt.Errorf("fault rules in %s: %w", path, err)
-	}
-	return rules, nil
-}
-
-// serveHTTP serves h on addr until ctx ends, then drains in-flight requests.
-func serveHTTP(ctx context.Context, name, addr string, h http.Handler, logger *slog.Logger) error {
-	return serveDraining(ctx, name, addr, h, logger, shutdownPolicy{grace: 30 * time.Second})
 }

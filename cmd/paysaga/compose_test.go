@@ -110,7 +110,7 @@ func TestComposeFile_HasTheProductionShape(t *testing.T) {
 		"migrate":              "paysaga:",
 		"api":                  "paysaga:",
 		"worker":               "paysaga:",
-		"tosssim":              "paysaga:",
+		"tosssim":              "paysaga-dev:",
 	}
 	for name, image := range want {
 		svc, ok := p.Services[name]
@@ -121,7 +121,8 @@ func TestComposeFile_HasTheProductionShape(t *testing.T) {
 		if !strings.HasPrefix(svc.Image, image) {
 			t.Errorf("service %s runs %q, want %s…", name, svc.Image, image)
 		}
-		if tag := svc.Image[strings.LastIndex(svc.Image, ":")+1:]; image != "paysaga:" && (tag == "" || tag == "latest") {
+		built := image == "paysaga:" || image == "paysaga-dev:" // by compose, from the Dockerfile
+		if tag := svc.Image[strings.LastIndex(svc.Image, ":")+1:]; !built && (tag == "" || tag == "latest") {
 			t.Errorf("service %s: pin the image version, not %q", name, svc.Image)
 		}
 	}
@@ -132,6 +133,11 @@ func TestComposeFile_HasTheProductionShape(t *testing.T) {
 		if len(svc.Command) == 0 || commands[svc.Command[0]].run == nil {
 			t.Errorf("%s: command %v is not a paysaga subcommand", name, svc.Command)
 		}
+	}
+	// The simulator is tooling: `paysaga-dev tosssim` from the Dockerfile's dev image, never
+	// the production one (cmd/paysaga-dev checks its environment).
+	if sim := p.Services["tosssim"]; sim.Build == nil || sim.Build.Context != "." || sim.Build.Target != "dev" || !slices.Equal(sim.Command, []string{"tosssim"}) {
+		t.Errorf("tosssim must run `paysaga-dev tosssim` from the dev target of the repository's Dockerfile, got build %+v command %v", sim.Build, sim.Command)
 	}
 	if m := p.Services["migrate"]; len(m.Command) == 0 || m.Command[0] != "migrate" || m.Restart != "no" {
 		t.Errorf("migrate must be a one-shot `paysaga migrate` (restart: \"no\"), got %v restart %q", m.Command, m.Restart)

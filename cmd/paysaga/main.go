@@ -1,6 +1,6 @@
 // Command paysaga is the production binary: `paysaga api`, `paysaga worker`,
-// `paysaga migrate` and `paysaga tosssim`. It does not link the Temporal server; the
-// one-process dev stack is cmd/paysaga-dev.
+// `paysaga migrate`, `paysaga reconcile` and `paysaga probe`. It links neither the Temporal
+// server nor the Toss simulator nor the chaos run: those are tooling, in cmd/paysaga-dev.
 //
 // Every setting comes from an environment variable, and a flag of the same meaning
 // overrides it (see the README's configuration table).
@@ -15,11 +15,10 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/paysaga/paysaga/telemetry"
+	"github.com/paysaga/paysaga/app"
 )
 
 type command struct {
@@ -32,11 +31,9 @@ var commands = map[string]command{
 	"worker":    {"run the Temporal worker for the payment saga", runWorker},
 	"migrate":   {"apply database migrations and exit", runMigrate},
 	"reconcile": {"print the last reconciliation run's report", runReconcile},
-	"tosssim":   {"serve the offline Toss Payments simulator", runTossSim},
 	"probe":     {"exit 0 if a URL answers 2xx (the container health check)", runProbe},
-	"chaos":     {"drive checkouts against a running stack with faults and worker crashes, then check invariants", runChaos},
-	"dev": {"the one-process dev stack lives in cmd/paysaga-dev", func(context.Context, []string, *slog.Logger) error {
-		return fmt.Errorf("the dev stack is its own binary (it links the Temporal server): run `make dev` or `go run ./cmd/paysaga-dev`")
+	"dev": {"the one-process dev stack and its tools live in cmd/paysaga-dev", func(context.Context, []string, *slog.Logger) error {
+		return fmt.Errorf("the dev stack is its own binary (it links the Temporal server): run `make dev` or `go run ./cmd/paysaga-dev`; so are the simulator, the chaos run and the benchmark: `paysaga-dev tosssim | chaos | bench`")
 	}},
 }
 
@@ -45,7 +42,7 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
-	logger := newLogger(env("LOG_FORMAT", "json"), env("LOG_LEVEL", "info"))
+	logger := app.Logger(env("LOG_FORMAT", "json"), env("LOG_LEVEL", "info"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := commands[os.Args[1]].run(ctx, os.Args[2:], logger); err != nil {
@@ -64,20 +61,6 @@ func usage() {
 	for _, name := range names {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].summary)
 	}
-}
-
-func newLogger(format, level string) *slog.Logger {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		lvl = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	// LogHandler adds orderId and workflowId to every line about an order's saga, and the
-	// trace ID to every line of a traced request.
-	if strings.EqualFold(format, "text") {
-		return slog.New(telemetry.LogHandler(slog.NewTextHandler(os.Stderr, opts)))
-	}
-	return slog.New(telemetry.LogHandler(slog.NewJSONHandler(os.Stderr, opts)))
 }
 
 // settings is a command's flag set whose defaults come from the environment. An

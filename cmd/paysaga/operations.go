@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/paysaga/paysaga/app"
 	"github.com/paysaga/paysaga/health"
 	"github.com/paysaga/paysaga/telemetry"
 )
@@ -31,61 +32,7 @@ func (s settings) observability(service string) observability {
 
 // start builds the process's telemetry; stop flushes the last spans.
 func (o observability) start(ctx context.Context, logger *slog.Logger) (tel *telemetry.Telemetry, stop func(), err error) {
-	tel, err = telemetry.New(ctx, telemetry.Config{ServiceName: o.service, OTLPEndpoint: *o.otlpEndpoint, Logger: logger})
-	if err != nil {
-		return nil, nil, err
-	}
-	if tel.Tracing() {
-		logger.Info("tracing on", "otlp", *o.otlpEndpoint)
-	}
-	return tel, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := tel.Close(ctx); err != nil {
-			logger.Warn("flush telemetry", "error", err)
-		}
-	}, nil
-}
-
-// shutdownPolicy is how a server ends on SIGTERM.
-type shutdownPolicy struct {
-	// drain turns readiness to 503; delay is how long the listener then stays open so that
-	// load balancers notice before connections are refused (Kubernetes: a few seconds).
-	drain func()
-	delay time.Duration
-	// grace is how long in-flight requests may take to finish.
-	grace time.Duration
-}
-
-// serveDraining serves h on addr until ctx ends. Then it drains as the policy says: readiness
-// turns 503, the listener closes after the delay, and in-flight requests — a confirm waiting
-// for its saga — get their answers for up to the grace period.
-func serveDraining(ctx context.Context, name, addr string, h http.Handler, logger *slog.Logger, policy shutdownPolicy) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	logger.Info(name+" listening", "addr", ln.Addr().String())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	if policy.drain != nil {
-		policy.drain()
-	}
-	logger.Info(name+" draining", "delay", policy.delay.String(), "grace", policy.grace.String())
-	time.Sleep(policy.delay)
-	shutdown, cancel := context.WithTimeout(context.Background(), policy.grace)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("%s: drain: %w", name, err)
-	}
-	logger.Info(name + " stopped")
-	return nil
+	return app.StartTelemetry(ctx, o.service, *o.otlpEndpoint, logger)
 }
 
 // serveOperations serves a worker's /healthz, /readyz and /metrics on addr in the

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/paysaga/paysaga/api"
+	"github.com/paysaga/paysaga/app"
 	"github.com/paysaga/paysaga/codec"
-	"github.com/paysaga/paysaga/toss"
 )
 
 // secretFlag holds a secret setting. Its default comes from the environment like every
@@ -111,7 +110,7 @@ func (a apiSecurity) apply(ctx context.Context, cfg *api.Config) error {
 	if err := required("TOSS_SECRET_KEY", a.tossSecret.value); err != nil {
 		return err
 	}
-	cfg.Toss = toss.NewClient(*a.tossURL, a.tossSecret.value, cfg.Telemetry.TossHTTPClient(&http.Client{Timeout: 10 * time.Second}))
+	cfg.Toss = app.Toss{URL: *a.tossURL, SecretKey: a.tossSecret.value, Timeout: 10 * time.Second}.Client(cfg.Telemetry)
 	if cfg.CORSOrigins, err = api.ParseOrigins(*a.cors); err != nil {
 		return fmt.Errorf("CORS_ORIGINS: %w", err)
 	}

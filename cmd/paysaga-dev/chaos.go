@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,13 +18,13 @@ import (
 // deployment's test environment) while faulting the Toss simulator and killing the worker
 // processes it starts, then checks the invariants. It exits non-zero on any violation.
 func runChaos(ctx context.Context, args []string, logger *slog.Logger) error {
-	s := newSettings("chaos")
+	s := newToolFlags("chaos")
 	apiURL := s.str("api-url", "PAYSAGA_API_URL", "http://127.0.0.1:8080", "the paysaga API")
 	simURL := s.str("sim-url", "TOSS_API_URL", "http://127.0.0.1:8090", "the Toss simulator (faults are injected there)")
-	dbURL := s.secretStr("database-url", "DATABASE_URL", "sqlite:.data/paysaga.db", "the stack's database (the dev stack's SQLite file by default)")
+	dbURL := s.secret("database-url", "DATABASE_URL", "sqlite:.data/paysaga.db", "the stack's database (the dev stack's SQLite file by default)")
 	temporal := s.str("temporal-address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port")
 	namespace := s.str("temporal-namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace")
-	secret := s.secretStr("toss-secret-key", "TOSS_SECRET_KEY", tosssim.DefaultSecretKey, "the simulator's secret key")
+	secret := s.secret("toss-secret-key", "TOSS_SECRET_KEY", tosssim.DefaultSecretKey, "the simulator's secret key")
 	checkouts := s.Int("checkouts", 1000, "checkouts to drive")
 	buyers := s.Int("buyers", 8, "buyers checking out at once")
 	workers := s.Int("workers", 2, "worker processes to start, SIGKILL and restart (0: use the stack's own, kill nothing)")
@@ -33,6 +34,7 @@ func runChaos(ctx context.Context, args []string, logger *slog.Logger) error {
 	settle := s.Bool("settle", true, "after the check, settle the parked payments as an operator would (retry-compensation, or a refund by hand and resolve) and check again")
 	workerLog := s.String("worker-log", "", "append the workers' logs to this file (default: discard)")
 	dataDir := s.str("data-dir", "PAYSAGA_DATA_DIR", ".data", "the dev stack's folder: its codec.keys are the workers' PAYLOAD_CODEC_KEYS when that is not set")
+	paysaga := s.String("paysaga", "", "the production binary whose `worker` the run starts and kills (default: paysaga beside this executable, else on PATH)")
 	if err := s.Parse(args); err != nil {
 		return err
 	}
@@ -43,6 +45,13 @@ func runChaos(ctx context.Context, args []string, logger *slog.Logger) error {
 		Checkouts: *checkouts, Buyers: *buyers, Seed: *seed,
 		Workers: *workers, KillEvery: *killEvery, DrainTimeout: *drain, Settle: *settle,
 		Logger: logger,
+	}
+	if *workers > 0 {
+		bin, err := productionBinary(*paysaga)
+		if err != nil {
+			return err
+		}
+		cfg.WorkerCommand = []string{bin, "worker"}
 	}
 	// The workers must open the payloads the stack seals: without PAYLOAD_CODEC_KEYS in the
 	// environment, use the key file the dev stack created.
@@ -70,4 +79,23 @@ func runChaos(ctx context.Context, args []string, logger *slog.Logger) error {
 		return fmt.Errorf("%d invariant violations", n)
 	}
 	return nil
+}
+
+// productionBinary is the paysaga binary the chaos run's workers are: the workers it kills
+// must be the ones production runs, and this binary has none of its own.
+func productionBinary(configured string) (string, error) {
+	if configured != "" {
+		return configured, nil
+	}
+	if self, err := os.Executable(); err == nil {
+		beside := filepath.Join(filepath.Dir(self), "paysaga")
+		if _, err := os.Stat(beside); err == nil {
+			return beside, nil
+		}
+	}
+	bin, err := exec.LookPath("paysaga")
+	if err != nil {
+		return "", fmt.Errorf("no paysaga binary for the workers beside this one or on PATH (build it, or give -paysaga): %w", err)
+	}
+	return bin, nil
 }

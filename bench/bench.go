@@ -1,4 +1,5 @@
-// Command bench measures paysaga against the lock-across-calls design it replaces.
+// Package bench measures paysaga against the lock-across-calls design it replaces;
+// `paysaga-dev bench` runs it (`make bench` is a short run).
 //
 // It starts the whole dev stack in its own process (embedded Temporal, SQLite or PostgreSQL,
 // the API, a worker and the Toss simulator with a latency fault on every Toss API call) —
@@ -9,14 +10,14 @@
 // on the same database and simulator, behind an HTTP endpoint of its own, and is driven by
 // the same buyers through the same client.
 //
-//	go run ./bench                                  # every scenario, SQLite, both systems
-//	go run ./bench -db postgres -scenario hot -n 2000
-//	go run ./bench -api-url http://127.0.0.1:8080 -sim-url http://127.0.0.1:8090 -pid 1234
+//	paysaga-dev bench                               # every scenario, SQLite, both systems
+//	paysaga-dev bench -db postgres -scenario hot -n 2000
+//	paysaga-dev bench -api-url http://127.0.0.1:8080 -sim-url http://127.0.0.1:8090 -pid 1234
 //
 // It prints a markdown table (throughput, confirm latency p50/p95/p99, latency added over
 // the simulator's own, CPU per confirmed payment, errors, a stock audit) and can write it
 // with a PNG chart (-md, -png) and CPU profiles (-cpuprofile).
-package main
+package bench
 
 import (
 	"context"
@@ -25,11 +26,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -54,41 +53,42 @@ type options struct {
 	timeout            time.Duration
 }
 
-func main() {
+// Run parses the command's flags from args, runs the scenarios until they end or ctx does,
+// prints the report and fails if any run's stock audit did.
+func Run(ctx context.Context, args []string) error {
 	var o options
-	flag.StringVar(&o.scenarios, "scenario", "all", "scenarios to run, comma-separated: hot, spread, overhead (or all)")
-	flag.StringVar(&o.systems, "system", "paysaga,baseline", "systems to measure, comma-separated: paysaga, baseline")
-	flag.StringVar(&o.db, "db", "sqlite", "app database of the stack the harness starts: sqlite (the dev stack's file) or postgres (a throwaway server from internal/pgtest)")
-	flag.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "app database URL (postgres://… or sqlite:PATH) instead of -db; with -api-url it lets the harness create products, audit stock and run the baseline")
-	flag.IntVar(&o.buyers, "buyers", 64, "concurrent buyers in the hot and spread scenarios")
-	flag.IntVar(&o.products, "products", 0, "products in the spread scenario (0: one per buyer)")
-	flag.DurationVar(&o.latency, "latency", 100*time.Millisecond, "the simulator's latency on every Toss API call (the overhead scenario runs at 0 and at this)")
-	flag.IntVar(&o.count, "n", 0, "checkouts to measure per run (0: run for -duration)")
-	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per run when -n is 0")
-	flag.IntVar(&o.warmup, "warmup", 16, "unmeasured checkouts before each run")
-	flag.IntVar(&o.quantity, "quantity", 1, "items per order")
-	flag.BoolVar(&o.temporalMemory, "temporal-memory", false, "keep the embedded Temporal server's state in memory instead of a SQLite file as `make dev` does")
-	flag.DurationVar(&o.confirmWait, "confirm-wait", 30*time.Second, "how long paysaga's confirm waits for its saga before answering 202 (the harness then polls)")
-	flag.StringVar(&o.apiURL, "api-url", "", "target paysaga's API running elsewhere instead of starting a stack")
-	flag.StringVar(&o.simURL, "sim-url", "", "with -api-url: the simulator that stack calls (its latency is set through /sim/v1/faults)")
-	flag.StringVar(&o.tossSecretKey, "toss-secret-key", "", "the simulator's secret key, for the baseline (default: the simulator's default)")
-	flag.StringVar(&o.pids, "pid", "", "comma-separated processes (with their children) whose CPU counts as the stack's, e.g. a targeted stack and its PostgreSQL")
-	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process for each measured run to PREFIX-<scenario>-<system>.pprof")
-	flag.StringVar(&o.mdPath, "md", "", "also write the report as markdown to this file")
-	flag.StringVar(&o.pngPath, "png", "", "write a chart (throughput, p99 latency, CPU per payment) to this PNG file")
-	flag.StringVar(&o.label, "label", "", "a few words on the chart and the markdown title, e.g. \"smoke run, busy machine\"")
-	flag.BoolVar(&o.quiet, "quiet", false, "no progress bar")
-	flag.BoolVar(&o.verbose, "v", false, "log the stack's warnings to stderr (errors are always logged)")
-	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long in all")
-	flag.Parse()
-
-	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.StringVar(&o.scenarios, "scenario", "all", "scenarios to run, comma-separated: hot, spread, overhead (or all)")
+	fs.StringVar(&o.systems, "system", "paysaga,baseline", "systems to measure, comma-separated: paysaga, baseline")
+	fs.StringVar(&o.db, "db", "sqlite", "app database of the stack the harness starts: sqlite (the dev stack's file) or postgres (a throwaway server from internal/pgtest)")
+	fs.StringVar(&o.databaseURL, "database-url", os.Getenv("DATABASE_URL"), "app database URL (postgres://… or sqlite:PATH) instead of -db; with -api-url it lets the harness create products, audit stock and run the baseline")
+	fs.IntVar(&o.buyers, "buyers", 64, "concurrent buyers in the hot and spread scenarios")
+	fs.IntVar(&o.products, "products", 0, "products in the spread scenario (0: one per buyer)")
+	fs.DurationVar(&o.latency, "latency", 100*time.Millisecond, "the simulator's latency on every Toss API call (the overhead scenario runs at 0 and at this)")
+	fs.IntVar(&o.count, "n", 0, "checkouts to measure per run (0: run for -duration)")
+	fs.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per run when -n is 0")
+	fs.IntVar(&o.warmup, "warmup", 16, "unmeasured checkouts before each run")
+	fs.IntVar(&o.quantity, "quantity", 1, "items per order")
+	fs.BoolVar(&o.temporalMemory, "temporal-memory", false, "keep the embedded Temporal server's state in memory instead of a SQLite file as `make dev` does")
+	fs.DurationVar(&o.confirmWait, "confirm-wait", 30*time.Second, "how long paysaga's confirm waits for its saga before answering 202 (the harness then polls)")
+	fs.StringVar(&o.apiURL, "api-url", "", "target paysaga's API running elsewhere instead of starting a stack")
+	fs.StringVar(&o.simURL, "sim-url", "", "with -api-url: the simulator that stack calls (its latency is set through /sim/v1/faults)")
+	fs.StringVar(&o.tossSecretKey, "toss-secret-key", "", "the simulator's secret key, for the baseline (default: the simulator's default)")
+	fs.StringVar(&o.pids, "pid", "", "comma-separated processes (with their children) whose CPU counts as the stack's, e.g. a targeted stack and its PostgreSQL")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process for each measured run to PREFIX-<scenario>-<system>.pprof")
+	fs.StringVar(&o.mdPath, "md", "", "also write the report as markdown to this file")
+	fs.StringVar(&o.pngPath, "png", "", "write a chart (throughput, p99 latency, CPU per payment) to this PNG file")
+	fs.StringVar(&o.label, "label", "", "a few words on the chart and the markdown title, e.g. \"smoke run, busy machine\"")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress bar")
+	fs.BoolVar(&o.verbose, "v", false, "log the stack's warnings to stderr (errors are always logged)")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up after this long in all")
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
+	return run(ctx, o, args)
 }
 
-func run(o options) error {
+func run(ctx context.Context, o options, args []string) error {
 	scenarios, err := planScenarios(o)
 	if err != nil {
 		return err
@@ -104,8 +104,6 @@ func run(o options) error {
 	if o.count < 0 || o.duration <= 0 && o.count == 0 {
 		return errors.New("give -n > 0 or -duration > 0")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
@@ -182,7 +180,7 @@ func run(o options) error {
 				chart = rel
 			}
 		}
-		if err := writeMarkdown(o.mdPath, o.label, commandLine(os.Args[1:]), started, load, results, notes, chart); err != nil {
+		if err := writeMarkdown(o.mdPath, o.label, commandLine(args), started, load, results, notes, chart); err != nil {
 			return err
 		}
 	}
@@ -274,7 +272,7 @@ func parsePIDs(s string) ([]int, error) {
 // commandLine is the command as it can be typed again: arguments with spaces or shell
 // characters in single quotes.
 func commandLine(args []string) string {
-	parts := []string{"go run ./bench"}
+	parts := []string{"go run ./cmd/paysaga-dev bench"}
 	for _, a := range args {
 		if a == "" || strings.ContainsAny(a, " \t'\"$&|;<>()*?[]#~`\\") {
 			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
