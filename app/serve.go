@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -44,7 +43,7 @@ func Serve(ctx context.Context, name, addr string, h http.Handler, logger *slog.
 	time.Sleep(policy.Delay)
 	shutdown, cancel := context.WithTimeout(context.Background(), policy.Grace)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("%s: drain: %w", name, err)
 	}
 	logger.Info(name + " stopped")
