@@ -1,10 +1,12 @@
 package tosssim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -173,6 +175,23 @@ func (s *Simulator) SetFaults(rules []FaultRule) error {
 	defer s.mu.Unlock()
 	s.faults = states
 	return nil
+}
+
+// ReadFaultRules reads a file of the JSON list that POST /sim/v1/faults takes, for rules
+// applied at start. An unknown field is refused: in a file it is a typo that would
+// otherwise quietly drop part of a rule.
+func ReadFaultRules(path string) ([]FaultRule, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read fault rules: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var rules []FaultRule
+	if err := dec.Decode(&rules); err != nil {
+		return nil, fmt.Errorf("fault rules in %s: %w", path, err)
+	}
+	return rules, nil
 }
 
 // ClearFaults removes every fault rule.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -47,11 +46,7 @@ func runChaos(ctx context.Context, args []string, logger *slog.Logger) error {
 		Logger: logger,
 	}
 	if *workers > 0 {
-		bin, err := productionBinary(*paysaga)
-		if err != nil {
-			return err
-		}
-		cfg.WorkerCommand = []string{bin, "worker"}
+		cfg.WorkerCommand = []string{productionBinary(*paysaga), "worker"}
 	}
 	// The workers must open the payloads the stack seals: without PAYLOAD_CODEC_KEYS in the
 	// environment, use the key file the dev stack created.
@@ -83,19 +78,16 @@ func runChaos(ctx context.Context, args []string, logger *slog.Logger) error {
 
 // productionBinary is the paysaga binary the chaos run's workers are: the workers it kills
 // must be the ones production runs, and this binary has none of its own.
-func productionBinary(configured string) (string, error) {
+func productionBinary(configured string) string {
 	if configured != "" {
-		return configured, nil
+		return configured
 	}
 	if self, err := os.Executable(); err == nil {
 		beside := filepath.Join(filepath.Dir(self), "paysaga")
 		if _, err := os.Stat(beside); err == nil {
-			return beside, nil
+			return beside
 		}
 	}
-	bin, err := exec.LookPath("paysaga")
-	if err != nil {
-		return "", fmt.Errorf("no paysaga binary for the workers beside this one or on PATH (build it, or give -paysaga): %w", err)
-	}
-	return bin, nil
+	// On PATH, then: starting the first worker finds it, or says it cannot.
+	return "paysaga"
 }

@@ -17,24 +17,29 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
 	"github.com/paysaga/paysaga/app"
 )
 
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string, logger *slog.Logger) error
+var commands = map[string]func(ctx context.Context, args []string, logger *slog.Logger) error{
+	"dev":     runDev,
+	"tosssim": runTossSim,
+	"chaos":   runChaos,
+	"bench":   runBench,
 }
 
-var commands = map[string]command{
-	"dev":     {"run the whole product in one process (the default; `make dev`)", runDev},
-	"tosssim": {"serve the offline Toss Payments simulator", runTossSim},
-	"chaos":   {"drive checkouts against a running stack with faults and worker crashes, then check invariants", runChaos},
-	"bench":   {"measure paysaga against the lock-across-calls baseline", runBench},
-}
+const usage = `usage: paysaga-dev [command] [flags]
+
+  dev       the whole product in one process, as make dev runs it (the default)
+  tosssim   the offline Toss Payments simulator
+  chaos     checkouts against a running stack under Toss faults and worker crashes,
+            then the invariants
+  bench     paysaga against the lock-across-calls baseline
+
+paysaga-dev <command> -h lists a command's flags.
+`
 
 func main() {
 	// With no command, or flags first, it is the dev stack, as `make dev` has always run it.
@@ -42,9 +47,9 @@ func main() {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
-	cmd, ok := commands[name]
-	if !ok {
-		usage()
+	run := commands[name]
+	if run == nil {
+		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
 	// The dev stack talks to a person at a terminal; the tools log as the services do.
@@ -54,20 +59,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := cmd.run(ctx, args, logger); err != nil {
+	if err := run(ctx, args, logger); err != nil {
 		logger.Error(name+" failed", "error", err)
 		os.Exit(1)
-	}
-}
-
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: paysaga-dev [command] [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for name := range commands {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].summary)
 	}
 }

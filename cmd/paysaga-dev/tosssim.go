@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/paysaga/paysaga/app"
@@ -34,7 +31,7 @@ func runTossSim(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	defer sim.Close()
 	if *faultsFile != "" {
-		rules, err := readFaultRules(*faultsFile)
+		rules, err := tosssim.ReadFaultRules(*faultsFile)
 		if err != nil {
 			return err
 		}
@@ -44,19 +41,4 @@ func runTossSim(ctx context.Context, args []string, logger *slog.Logger) error {
 		logger.Info("fault rules applied", "count", len(rules), "file", *faultsFile)
 	}
 	return app.Serve(ctx, "tosssim", *addr, sim, logger, app.Shutdown{Grace: 30 * time.Second})
-}
-
-// readFaultRules reads the same JSON list that POST /sim/v1/faults takes.
-func readFaultRules(path string) ([]tosssim.FaultRule, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read fault rules: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var rules []tosssim.FaultRule
-	if err := dec.Decode(&rules); err != nil {
-		return nil, fmt.Errorf("fault rules in %s: %w", path, err)
-	}
-	return rules, nil
 }
