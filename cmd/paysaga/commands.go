@@ -22,7 +22,7 @@ type connections struct {
 
 func (s settings) connections() connections {
 	return connections{
-		databaseURL:     s.secretStr("database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://…) or sqlite:<file>"),
+		databaseURL:     s.database(),
 		temporalAddress: s.str("temporal-address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"),
 		namespace:       s.str("temporal-namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace"),
 	}
@@ -153,29 +153,41 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	return nil
 }
 
-func runMigrate(ctx context.Context, args []string, logger *slog.Logger) error {
-	s := newSettings("migrate")
-	dbURL := s.secretStr("database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://…) or sqlite:<file>")
-	seed := s.boolean("seed-demo", "SEED_DEMO", false, "also insert the demo user and products when the database is empty")
-	if err := s.Parse(args); err != nil {
+// database is the app database setting of every command that opens it.
+func (s settings) database() *string {
+	return s.secretStr("database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://…) or sqlite:<file>")
+}
+
+// withStore runs f on the app database, for a command that needs nothing else.
+func withStore(ctx context.Context, databaseURL string, logger *slog.Logger, f func(*store.Store) error) error {
+	if err := required("DATABASE_URL", databaseURL); err != nil {
 		return err
 	}
-	if err := required("DATABASE_URL", *dbURL); err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, *dbURL, logger)
+	st, err := store.Open(ctx, databaseURL, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
+	return f(st)
+}
+
+func runMigrate(ctx context.Context, args []string, logger *slog.Logger) error {
+	s := newSettings("migrate")
+	dbURL := s.database()
+	seed := s.boolean("seed-demo", "SEED_DEMO", false, "also insert the demo user and products when the database is empty")
+	if err := s.Parse(args); err != nil {
 		return err
 	}
-	if *seed {
-		if err := st.SeedDemo(ctx); err != nil {
+	return withStore(ctx, *dbURL, logger, func(st *store.Store) error {
+		if err := st.Migrate(ctx); err != nil {
 			return err
 		}
-	}
-	logger.Info("migrations applied")
-	return nil
+		if *seed {
+			if err := st.SeedDemo(ctx); err != nil {
+				return err
+			}
+		}
+		logger.Info("migrations applied")
+		return nil
+	})
 }

@@ -8,15 +8,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
 	"syscall"
-	"time"
 
 	"github.com/paysaga/paysaga/app"
 )
@@ -61,57 +58,4 @@ func usage() {
 	for _, name := range names {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].summary)
 	}
-}
-
-// settings is a command's flag set whose defaults come from the environment. An
-// environment value that does not parse is an error at Parse, as a bad flag is: falling
-// back to the default would run the service with a setting nobody chose.
-type settings struct {
-	*flag.FlagSet
-	envErrs *[]error
-}
-
-func newSettings(name string) settings {
-	return settings{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError), envErrs: new([]error)}
-}
-
-// Parse reports unparsable environment values first, then parses the flags.
-func (s settings) Parse(args []string) error {
-	if err := errors.Join(*s.envErrs...); err != nil {
-		return err
-	}
-	return s.FlagSet.Parse(args)
-}
-
-// fromEnv sets flag name from envKey when that is set.
-func (s settings) fromEnv(name, envKey string) {
-	if v, ok := os.LookupEnv(envKey); ok && v != "" {
-		if err := s.Set(name, v); err != nil {
-			*s.envErrs = append(*s.envErrs, fmt.Errorf("%s=%q: %w", envKey, v, err))
-		}
-	}
-}
-
-func (s settings) str(name, envKey, def, usage string) *string {
-	return s.String(name, env(envKey, def), usage+" (env "+envKey+")")
-}
-
-func (s settings) duration(name, envKey string, def time.Duration, usage string) *time.Duration {
-	d := s.Duration(name, def, usage+" (env "+envKey+")")
-	s.fromEnv(name, envKey)
-	return d
-}
-
-func env(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-func required(name, value string) error {
-	if value == "" {
-		return fmt.Errorf("%s is required", name)
-	}
-	return nil
 }

@@ -18,19 +18,13 @@ import (
 // paysaga-reconcile` starts one now.
 func runReconcile(ctx context.Context, args []string, logger *slog.Logger) error {
 	s := newSettings("reconcile")
-	dbURL := s.secretStr("database-url", "DATABASE_URL", "", "PostgreSQL URL (postgres://…) or sqlite:<file>")
+	dbURL := s.database()
 	if err := s.Parse(args); err != nil {
 		return err
 	}
-	if err := required("DATABASE_URL", *dbURL); err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, *dbURL, logger)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return printLastReconciliation(ctx, os.Stdout, st)
+	return withStore(ctx, *dbURL, logger, func(st *store.Store) error {
+		return printLastReconciliation(ctx, os.Stdout, st)
+	})
 }
 
 func printLastReconciliation(ctx context.Context, out io.Writer, st *store.Store) error {
