@@ -3,6 +3,7 @@ package stacktest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,9 @@ type Client struct {
 	HTTP *http.Client
 	// Token is the bearer token; empty sends none (the simulator takes none).
 	Token string
+	// TossSecretKey, when set, is sent as Toss's Basic credentials instead: a call to Toss's
+	// own API, as the merchant's console makes it, behind paysaga's back.
+	TossSecretKey string
 	// Check, when set, sees every exchange, for suites that hold each one against the API's
 	// OpenAPI document. reqBody is what was sent; the request's own body is spent.
 	Check func(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte)
@@ -44,7 +48,7 @@ var testHTTP = NewHTTPClient(32)
 
 // WithToken is a client on the same transport that sends token.
 func (c *Client) WithToken(token string) *Client {
-	return &Client{HTTP: c.HTTP, Token: token, Check: c.Check}
+	return &Client{HTTP: c.HTTP, Token: token, TossSecretKey: c.TossSecretKey, Check: c.Check}
 }
 
 // Answer is what one call got back.
@@ -79,6 +83,9 @@ func (c *Client) Send(ctx context.Context, method, url string, in any, header ht
 	req.Header.Set("Accept", "application/json")
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if c.TossSecretKey != "" {
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.TossSecretKey+":")))
 	}
 	for k, vs := range header {
 		req.Header[k] = vs

@@ -75,3 +75,31 @@ func Postgres() (*pgtest.Server, error) {
 	})
 	return pg, pgErr
 }
+
+// perBinary holds what is made at most once per test binary, by key: a shared stack, a
+// built binary. Tests that ask at once wait for the one that makes it.
+type perBinary[T any] struct {
+	mu sync.Mutex
+	m  map[string]*madeOnce[T]
+}
+
+type madeOnce[T any] struct {
+	once sync.Once
+	v    T
+	err  error
+}
+
+func (p *perBinary[T]) get(key string, make func() (T, error)) (T, error) {
+	p.mu.Lock()
+	if p.m == nil {
+		p.m = map[string]*madeOnce[T]{}
+	}
+	m, ok := p.m[key]
+	if !ok {
+		m = &madeOnce[T]{}
+		p.m[key] = m
+	}
+	p.mu.Unlock()
+	m.once.Do(func() { m.v, m.err = make() })
+	return m.v, m.err
+}

@@ -174,3 +174,10 @@ func (sh *Shopper) Cancel(ctx context.Context, orderID string, body map[string]a
 	}
 	return sh.Do(ctx, http.MethodPost, "/api/v1/orders/"+orderID+"/cancel", body, nil, header)
 }
+
+// TossConsole calls the simulator's Toss API with the secret key, as a person at Toss's
+// merchant console would (or a saga that died right after Toss answered): the service is
+// not told.
+func (s *Stack) TossConsole() *Client {
+	return &Client{HTTP: testHTTP, TossSecretKey: s.TossSecretKey}
+}

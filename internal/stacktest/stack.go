@@ -83,43 +83,29 @@ func Start(t testing.TB, cfg Config) *Stack {
 	return s
 }
 
-var (
-	sharedMu sync.Mutex
-	shared   = map[string]*sharedStack{}
-)
-
-type sharedStack struct {
-	once sync.Once
-	s    *Stack
-	err  error
-}
+var shared perBinary[*Stack]
 
 // Shared is the stack known as key, started with cfg on first use and shared by the
 // package's tests until they have all finished: a stack takes seconds to start, and an
 // embedded Temporal server leaks goroutines when stopped.
 func Shared(t testing.TB, key string, cfg Config) *Stack {
 	t.Helper()
-	sharedMu.Lock()
-	sh, ok := shared[key]
-	if !ok {
-		sh = &sharedStack{}
-		shared[key] = sh
-	}
-	sharedMu.Unlock()
-	sh.once.Do(func() {
+	s, err := shared.get(key, func() (*Stack, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		start := time.Now()
-		sh.s, sh.err = Launch(ctx, cfg)
-		if sh.err == nil {
-			AtExit(sh.s.Close)
-			t.Logf("%s stack started in %s", key, time.Since(start).Round(time.Millisecond))
+		s, err := Launch(ctx, cfg)
+		if err != nil {
+			return nil, err
 		}
+		AtExit(s.Close)
+		t.Logf("%s stack started in %s", key, time.Since(start).Round(time.Millisecond))
+		return s, nil
 	})
-	if sh.err != nil {
-		t.Fatalf("start the %s stack: %v", key, sh.err)
+	if err != nil {
+		t.Fatalf("start the %s stack: %v", key, err)
 	}
-	return sh.s
+	return s
 }
 
 func describe(cfg Config) string {
