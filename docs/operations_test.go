@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -283,11 +282,7 @@ func (sh *shopper) park() string {
 	sh.t.Helper()
 	ctx := context.Background()
 	if sh.product.ID == 0 {
-		p, err := sh.s.Store.CreateProduct(ctx, paysaga.Product{Name: "런북 상품", Price: decimal.NewFromInt(39000), Stock: 10})
-		if err != nil {
-			sh.t.Fatal(err)
-		}
-		sh.product, sh.keys = p, map[string]string{}
+		sh.product, sh.keys = sh.s.NewProduct(sh.t, "런북 상품", 39000, 10), map[string]string{}
 		if err := sh.SignIn(ctx); err != nil {
 			sh.t.Fatal(err)
 		}

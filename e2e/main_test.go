@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/internal/stacktest"
 )
@@ -56,13 +54,7 @@ type checkout struct {
 // product adds a product with the given price and stock, so each test owns its stock.
 func (c *checkout) product(price int64, stock int) paysaga.Product {
 	c.t.Helper()
-	p, err := c.stack.Store.CreateProduct(context.Background(), paysaga.Product{
-		Name: "테스트 상품 " + c.t.Name(), Price: decimal.NewFromInt(price), Stock: stock,
-	})
-	if err != nil {
-		c.t.Fatalf("create product: %v", err)
-	}
-	return p
+	return c.stack.NewProduct(c.t, "테스트 상품 "+c.t.Name(), price, stock)
 }
 
 type (
@@ -115,10 +107,16 @@ func (c *checkout) confirm(orderID, paymentKey, amount string) (int, order, apiE
 func (c *checkout) getOrder(orderID string) order {
 	c.t.Helper()
 	var o order
-	if status := c.call(http.MethodGet, c.stack.APIURL+"/api/v1/orders/"+orderID, nil, &o); status != http.StatusOK {
+	c.readOrder(orderID, &o)
+	return o
+}
+
+// readOrder reads the order's view into out (an order, or a view with more fields).
+func (c *checkout) readOrder(orderID string, out any) {
+	c.t.Helper()
+	if status := c.call(http.MethodGet, c.stack.APIURL+"/api/v1/orders/"+orderID, nil, out); status != http.StatusOK {
 		c.t.Fatalf("get order %s: status %d", orderID, status)
 	}
-	return o
 }
 
 func (c *checkout) stock(productID int64) int {

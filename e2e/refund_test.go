@@ -73,9 +73,7 @@ func (c *checkout) paidOrder(price int64, quantity, stock int) (paysaga.Product,
 func (c *checkout) refundView(orderID string) refundedOrder {
 	c.t.Helper()
 	var o refundedOrder
-	if status := c.call(http.MethodGet, c.stack.APIURL+"/api/v1/orders/"+orderID, nil, &o); status != http.StatusOK {
-		c.t.Fatalf("get order %s: status %d", orderID, status)
-	}
+	c.readOrder(orderID, &o)
 	return o
 }
 

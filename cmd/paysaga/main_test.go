@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/api"
 	"github.com/paysaga/paysaga/internal/stacktest"
@@ -105,13 +103,7 @@ func (p *prodStack) shopper(t *testing.T, apiURL string) *shopper {
 // product adds a product so that each test owns its stock.
 func (s *shopper) product(price int64, stock int) paysaga.Product {
 	s.t.Helper()
-	prod, err := s.stack.Store.CreateProduct(context.Background(), paysaga.Product{
-		Name: "상품 " + s.t.Name(), Price: decimal.NewFromInt(price), Stock: stock,
-	})
-	if err != nil {
-		s.t.Fatalf("create product: %v", err)
-	}
-	return prod
+	return s.stack.NewProduct(s.t, "상품 "+s.t.Name(), price, stock)
 }
 
 // orderAnswer is an answer about an order: the order, or the error's code and message.

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"testing"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/paysaga/paysaga"
 )
 
 // Order is an order as the API shows it.
@@ -180,4 +183,17 @@ func (sh *Shopper) Cancel(ctx context.Context, orderID string, body map[string]a
 // not told.
 func (s *Stack) TossConsole() *Client {
 	return &Client{HTTP: testHTTP, TossSecretKey: s.TossSecretKey}
+}
+
+// NewProduct adds a product with the given price and stock, so that each test owns the
+// stock it sells.
+func (s *Stack) NewProduct(t testing.TB, name string, price int64, stock int) paysaga.Product {
+	t.Helper()
+	p, err := s.Store.CreateProduct(context.Background(), paysaga.Product{
+		Name: name, Price: decimal.NewFromInt(price), Stock: stock,
+	})
+	if err != nil {
+		t.Fatalf("create product: %v", err)
+	}
+	return p
 }
