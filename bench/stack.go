@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/devstack"
-	"github.com/paysaga/paysaga/internal/pgtest"
+	"github.com/paysaga/paysaga/internal/stacktest"
 	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/toss"
 	"github.com/paysaga/paysaga/tosssim"
@@ -82,7 +81,7 @@ func startStack(ctx context.Context, cfg stackConfig) (_ *benchStack, err error)
 	if cfg.Buyers < 1 {
 		cfg.Buyers = 1
 	}
-	s := &benchStack{tokens: map[int64]string{}, client: &apiClient{http: newHTTPClient(cfg.Buyers)}}
+	s := &benchStack{tokens: map[int64]string{}, client: &apiClient{&stacktest.Client{HTTP: newHTTPClient(cfg.Buyers)}}}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -120,30 +119,15 @@ func startStack(ctx context.Context, cfg stackConfig) (_ *benchStack, err error)
 func (s *benchStack) start(ctx context.Context, cfg *stackConfig) error {
 	s.InProcess = true
 	s.CPU = cpuMeter{self: true, pids: cfg.PIDs}
-	if cfg.DataDir == "" {
-		dir, err := os.MkdirTemp("", "paysaga-bench-")
-		if err != nil {
-			return err
-		}
-		s.closers = append(s.closers, func() { _ = os.RemoveAll(dir) })
-		cfg.DataDir = dir
-	}
+	sc := stacktest.Config{Name: "bench", DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, ConfirmWait: cfg.ConfirmWait}
 	switch {
 	case cfg.DatabaseURL != "":
 		s.DBLabel = dialectOf(cfg.DatabaseURL)
 	case cfg.DB == "postgres":
-		pg, err := pgtest.Start(ctx)
-		if err != nil {
-			return fmt.Errorf("start PostgreSQL: %w", err)
-		}
-		s.closers = append(s.closers, func() { _ = pg.Close() })
-		if cfg.DatabaseURL, err = pg.CreateDatabase(ctx, "bench"); err != nil {
-			return err
-		}
+		// A throwaway server of the run's own, stopped with the stack.
+		sc.DB, sc.OwnPostgres = "postgres", true
 		s.DBLabel = "postgres"
 	case cfg.DB == "sqlite" || cfg.DB == "":
-		// The dev stack's own file, which the baseline opens too.
-		cfg.DatabaseURL = "sqlite:" + filepath.Join(cfg.DataDir, "paysaga.db")
 		s.DBLabel = "sqlite"
 	default:
 		return fmt.Errorf("unknown database %q: want sqlite or postgres", cfg.DB)
@@ -158,19 +142,22 @@ func (s *benchStack) start(ctx context.Context, cfg *stackConfig) error {
 	}
 	s.SimURL = simURL
 
-	dc := devstack.Ephemeral()
-	dc.DataDir = cfg.DataDir
-	dc.DatabaseURL = cfg.DatabaseURL
-	dc.InMemoryTemporal = cfg.TemporalMemory
-	// The simulator is the harness's, behind its clock; the stack calls it as it would Toss.
-	dc.TossBaseURL, dc.TossSecretKey = s.SimURL, cfg.TossSecretKey
-	dc.ConfirmWait = cfg.ConfirmWait
-	dc.Logger = cfg.Logger
-	st, err := devstack.Start(ctx, dc)
+	sc.Adjust = func(dc *devstack.Config) {
+		dc.InMemoryTemporal = cfg.TemporalMemory
+		// The simulator is the harness's, behind its clock; the stack calls it as it would Toss.
+		dc.TossBaseURL, dc.TossSecretKey = s.SimURL, cfg.TossSecretKey
+		dc.Logger = cfg.Logger
+	}
+	st, err := stacktest.Launch(ctx, sc)
 	if err != nil {
-		return fmt.Errorf("start dev stack: %w", err)
+		return err
 	}
 	s.closers = append(s.closers, st.Close)
+	cfg.DatabaseURL = st.DatabaseURL
+	if cfg.DatabaseURL == "" {
+		// The dev stack's own file, which the baseline opens too.
+		cfg.DatabaseURL = "sqlite:" + filepath.Join(st.DataDir, "paysaga.db")
+	}
 	s.APIURL, s.Store = st.APIURL, st.Store
 	for i := range cfg.Buyers {
 		u, err := st.Store.CreateUser(ctx, fmt.Sprintf("bench buyer %d", i+1))

@@ -1,23 +1,18 @@
 package chaos_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/paysaga/paysaga/chaos"
 	"github.com/paysaga/paysaga/codec"
-	"github.com/paysaga/paysaga/devstack"
-	"github.com/paysaga/paysaga/internal/pgtest"
+	"github.com/paysaga/paysaga/internal/stacktest"
+	"github.com/paysaga/paysaga/internal/workerpool"
 	"github.com/paysaga/paysaga/tosssim"
 )
 
@@ -29,89 +24,20 @@ var (
 	report    = flag.String("chaos.report", "", "also write the report to this file")
 )
 
-var (
-	pg      *pgtest.Server
-	paysaga string // the production binary the worker processes run
-	// codecKeys seal the stack's workflow payloads; the worker processes get them too.
-	codecKeys = codec.FormatKeys(codec.NewKey("chaos-1"))
-)
+// codecKeys seal the stack's workflow payloads; the worker processes get them too.
+var codecKeys = codec.FormatKeys(codec.NewKey("chaos-1"))
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	dir, err := os.MkdirTemp("", "paysaga-chaos-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	paysaga = filepath.Join(dir, "paysaga")
-	build := exec.Command("go", "build", "-o", paysaga, "github.com/paysaga/paysaga/cmd/paysaga")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build cmd/paysaga for the worker processes: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	pg, err = pgtest.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start PostgreSQL:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = pg.Close()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// startStack runs the dev stack on PostgreSQL with no worker of its own: the chaos run brings
-// worker processes it can kill.
-func startStack(t *testing.T) *devstack.Stack {
-	t.Helper()
-	ctx := context.Background()
-	dbURL, err := pg.CreateDatabase(ctx, "chaos")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := devstack.Ephemeral()
-	cfg.DataDir = t.TempDir()
-	cfg.DatabaseURL = dbURL
-	cfg.Workers = 0
-	cfg.ConfirmWait = 2 * time.Second
-	cfg.Security.CodecKeys = codecKeys
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	s, err := devstack.Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("start dev stack: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
-}
-
-// lockedBuffer collects the workers' logs, which two processes write at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	return s
-}
+func TestMain(m *testing.M) { stacktest.Main(m) }
 
 func TestChaos_FaultsAndWorkerCrashes_NoInvariantBroken(t *testing.T) {
-	s := startStack(t)
-	workerLogs := &lockedBuffer{}
+	paysaga := stacktest.Binary(t, "paysaga")
+	// The dev stack on PostgreSQL with no worker of its own: the chaos run brings worker
+	// processes it can kill.
+	s := stacktest.Start(t, stacktest.Config{
+		Name: "chaos", DB: "postgres", Workers: stacktest.NoWorkers, ConfirmWait: 2 * time.Second,
+		CodecKeys: codecKeys, LogLevel: slog.LevelError,
+	})
+	workerLogs := &workerpool.Log{}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	rep, err := chaos.Run(ctx, chaos.Config{
@@ -141,10 +67,10 @@ func TestChaos_FaultsAndWorkerCrashes_NoInvariantBroken(t *testing.T) {
 		}
 	}
 	if err != nil {
-		t.Fatalf("chaos run: %v\nworker logs: %s", err, workerLogs.tail(4000))
+		t.Fatalf("chaos run: %v\nworker logs: %s", err, workerLogs.Tail(4000))
 	}
 	if n := rep.Violations(); n > 0 {
-		t.Fatalf("%d invariant violations (see the report above)\nworker logs: %s", n, workerLogs.tail(4000))
+		t.Fatalf("%d invariant violations (see the report above)\nworker logs: %s", n, workerLogs.Tail(4000))
 	}
 
 	// The run did what it says: workers died, faults fired, payments were both made and

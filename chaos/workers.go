@@ -7,10 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/paysaga/paysaga/internal/workerpool"
 )
 
 // workerPool runs `paysaga worker` processes that the chaos run kills with SIGKILL — no
@@ -23,21 +24,13 @@ type workerPool struct {
 	logger  *slog.Logger
 
 	mu       sync.Mutex
-	procs    []*workerProc
+	procs    []*workerpool.Process
 	kills    int
 	restarts int
 }
 
-type workerProc struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
 func newWorkerPool(n int, command, env []string, out io.Writer, logger *slog.Logger) *workerPool {
-	if out == nil {
-		out = io.Discard
-	}
-	return &workerPool{command: command, env: env, out: out, logger: logger, procs: make([]*workerProc, n)}
+	return &workerPool{command: command, env: env, out: out, logger: logger, procs: make([]*workerpool.Process, n)}
 }
 
 // startAll starts every worker that is not running.
@@ -56,20 +49,12 @@ func (p *workerPool) startAll() error {
 }
 
 func (p *workerPool) startLocked(i int) error {
-	cmd := exec.Command(p.command[0], p.command[1:]...)
-	cmd.Env = p.env
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start worker %d (%s): %w", i, p.command[0], err)
+	proc, err := workerpool.Start(p.command, p.env, p.out)
+	if err != nil {
+		return fmt.Errorf("start worker %d: %w", i, err)
 	}
-	proc := &workerProc{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(proc.exited)
-	}()
 	p.procs[i] = proc
-	p.logger.Debug("worker started", "worker", i, "pid", cmd.Process.Pid)
+	p.logger.Debug("worker started", "worker", i, "pid", proc.Pid())
 	return nil
 }
 
@@ -85,9 +70,10 @@ func (p *workerPool) kill(i int) {
 	if proc == nil {
 		return
 	}
-	_ = proc.cmd.Process.Signal(syscall.SIGKILL)
-	<-proc.exited
-	p.logger.Debug("worker killed", "worker", i, "pid", proc.cmd.Process.Pid)
+	if err := proc.Kill(time.Minute); err != nil {
+		p.logger.Error("worker survived its kill", "worker", i, "error", err)
+	}
+	p.logger.Debug("worker killed", "worker", i, "pid", proc.Pid())
 }
 
 // restart starts worker i again after a kill.
@@ -112,8 +98,8 @@ func (p *workerPool) dead() error {
 			continue
 		}
 		select {
-		case <-proc.exited:
-			return fmt.Errorf("worker %d exited by itself: %v", i, proc.cmd.ProcessState)
+		case <-proc.Exited():
+			return fmt.Errorf("worker %d exited by itself: %v", i, proc.Cmd.ProcessState)
 		default:
 		}
 	}
@@ -123,12 +109,12 @@ func (p *workerPool) dead() error {
 // stop asks every worker to shut down (SIGTERM), then kills what is left after grace.
 func (p *workerPool) stop(grace time.Duration) {
 	p.mu.Lock()
-	procs := append([]*workerProc(nil), p.procs...)
+	procs := append([]*workerpool.Process(nil), p.procs...)
 	clear(p.procs)
 	p.mu.Unlock()
 	for _, proc := range procs {
 		if proc != nil {
-			_ = proc.cmd.Process.Signal(syscall.SIGTERM)
+			_ = proc.Signal(syscall.SIGTERM)
 		}
 	}
 	deadline := time.After(grace)
@@ -137,10 +123,9 @@ func (p *workerPool) stop(grace time.Duration) {
 			continue
 		}
 		select {
-		case <-proc.exited:
+		case <-proc.Exited():
 		case <-deadline:
-			_ = proc.cmd.Process.Signal(syscall.SIGKILL)
-			<-proc.exited
+			_ = proc.Kill(time.Minute)
 		}
 	}
 }

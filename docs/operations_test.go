@@ -3,9 +3,6 @@ package docs_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -16,33 +13,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/paysaga/paysaga"
-	"github.com/paysaga/paysaga/devstack"
-	"github.com/paysaga/paysaga/internal/pgtest"
+	"github.com/paysaga/paysaga/internal/stacktest"
 	"github.com/paysaga/paysaga/tosssim"
 	"github.com/paysaga/paysaga/workflows"
 )
 
-var pg *pgtest.Server
-
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	var err error
-	pg, err = pgtest.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start PostgreSQL:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = pg.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { stacktest.Main(m) }
 
 // runbook is docs/operations.md's command blocks by their tag (```sh runbook=NAME).
 func runbook(t *testing.T) map[string]string {
@@ -88,7 +69,7 @@ type operator struct {
 	home   string
 }
 
-func newOperator(t *testing.T, s *devstack.Stack) *operator {
+func newOperator(t *testing.T, s *stacktest.Stack) *operator {
 	t.Helper()
 	blocks := runbook(t)
 	env, ok := blocks["env"]
@@ -157,9 +138,9 @@ func (o *operator) wantIn(step, out string, want ...string) {
 
 func TestRunbook_DocumentedCommandsFindAndFinishParkedPayments(t *testing.T) {
 	temporalCLI(t) // before anything starts: without the CLI there is nothing to test
-	s := startStack(t)
+	s := stacktest.Start(t, stacktest.Config{Name: "runbook", DB: "postgres", ConfirmWait: time.Second, LogLevel: slog.LevelError})
 	op := newOperator(t, s)
-	shop := &shopper{t: t, s: s}
+	shop := &shopper{t: t, s: s, Shopper: s.NewShopper(1)}
 
 	// Four payments parked the way production parks them: Toss approves, reports another
 	// amount (the verification after confirm fails), and refuses the cancel.
@@ -276,7 +257,7 @@ func parkingFaults(orderID string) []tosssim.FaultRule {
 	}
 }
 
-func setFaults(t *testing.T, s *devstack.Stack, byOrder map[string][]tosssim.FaultRule) {
+func setFaults(t *testing.T, s *stacktest.Stack, byOrder map[string][]tosssim.FaultRule) {
 	t.Helper()
 	var rules []tosssim.FaultRule
 	for _, r := range byOrder {
@@ -287,109 +268,49 @@ func setFaults(t *testing.T, s *devstack.Stack, byOrder map[string][]tosssim.Fau
 	}
 }
 
-func startStack(t *testing.T) *devstack.Stack {
-	t.Helper()
-	ctx := context.Background()
-	dbURL, err := pg.CreateDatabase(ctx, "runbook")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := devstack.Ephemeral()
-	cfg.DataDir = t.TempDir()
-	cfg.DatabaseURL = dbURL
-	cfg.ConfirmWait = time.Second
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	s, err := devstack.Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("start dev stack: %v", err)
-	}
-	t.Cleanup(s.Close)
-	return s
-}
-
 // shopper checks out over the API as the demo user.
 type shopper struct {
+	*stacktest.Shopper
 	t       *testing.T
-	s       *devstack.Stack
+	s       *stacktest.Stack
 	product paysaga.Product
-	token   string
 	keys    map[string]string
 }
 
 // park creates an order for 78,000 KRW and authorizes its payment; confirm sends it.
 func (sh *shopper) park() string {
 	sh.t.Helper()
+	ctx := context.Background()
 	if sh.product.ID == 0 {
-		p, err := sh.s.Store.CreateProduct(context.Background(), paysaga.Product{Name: "런북 상품", Price: decimal.NewFromInt(39000), Stock: 10})
-		if err != nil {
+		sh.product, sh.keys = sh.s.NewProduct(sh.t, "런북 상품", 39000, 10), map[string]string{}
+		if err := sh.SignIn(ctx); err != nil {
 			sh.t.Fatal(err)
 		}
-		sh.product, sh.keys = p, map[string]string{}
-		sh.token = sh.devToken()
 	}
-	var o struct {
-		OrderID   string `json:"orderId"`
-		OrderName string `json:"orderName"`
+	r, err := sh.CreateOrder(ctx, sh.product.ID, 2, 78000)
+	if err != nil || r.Status != http.StatusCreated {
+		sh.t.Fatalf("create order: %d %v", r.Status, err)
 	}
-	if st := sh.post(sh.s.APIURL+"/api/v1/orders", map[string]any{"userId": 1, "productId": sh.product.ID, "quantity": 2, "amount": 78000}, &o); st != http.StatusCreated {
-		sh.t.Fatalf("create order: %d", st)
+	key, err := sh.Authorize(ctx, r.Order)
+	if err != nil {
+		sh.t.Fatalf("authorize: %v", err)
 	}
-	var a struct {
-		PaymentKey string `json:"paymentKey"`
-	}
-	if st := sh.post(sh.s.SimURL+"/sim/v1/authorize", map[string]any{"orderId": o.OrderID, "orderName": o.OrderName, "amount": 78000}, &a); st != http.StatusOK {
-		sh.t.Fatalf("authorize: %d", st)
-	}
-	sh.keys[o.OrderID] = a.PaymentKey
-	return o.OrderID
+	sh.keys[r.Order.OrderID] = key
+	return r.Order.OrderID
 }
 
 func (sh *shopper) confirm(orderID string) {
 	sh.t.Helper()
 	// The answer does not matter here (202 while compensating, or the failure): the saga
 	// runs on either way, and the runbook is about what it leaves behind.
-	st := sh.post(sh.s.APIURL+"/api/v1/orders/confirm",
-		map[string]any{"userId": 1, "orderId": orderID, "paymentKey": sh.keys[orderID], "amount": "78000"}, nil)
-	sh.t.Logf("confirm of %s answered %d", orderID, st)
-}
-
-// devToken gets the demo user a token from the dev stack, when its API wants one.
-func (sh *shopper) devToken() string {
-	var tok struct {
-		Token string `json:"token"`
-	}
-	if st := sh.post(sh.s.APIURL+"/api/v1/dev/token", map[string]any{"userId": 1}, &tok); st != http.StatusOK {
-		return ""
-	}
-	return tok.Token
-}
-
-func (sh *shopper) post(url string, body, out any) int {
-	sh.t.Helper()
-	raw, _ := json.Marshal(body)
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
+	r, err := sh.Confirm(context.Background(), orderID, sh.keys[orderID], "78000")
 	if err != nil {
-		sh.t.Fatal(err)
+		sh.t.Fatalf("confirm %s: %v", orderID, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if sh.token != "" && strings.HasPrefix(url, sh.s.APIURL) {
-		req.Header.Set("Authorization", "Bearer "+sh.token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		sh.t.Fatalf("POST %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode/100 == 2 {
-		if err := json.Unmarshal(data, out); err != nil {
-			sh.t.Fatalf("POST %s: decode %s: %v", url, data, err)
-		}
-	}
-	return resp.StatusCode
+	sh.t.Logf("confirm of %s answered %d", orderID, r.Status)
 }
 
-func waitForOrder(t *testing.T, s *devstack.Stack, orderID string, want paysaga.OrderStatus) {
+func waitForOrder(t *testing.T, s *stacktest.Stack, orderID string, want paysaga.OrderStatus) {
 	t.Helper()
 	var got paysaga.Order
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
@@ -434,7 +355,7 @@ func waitForClosed(t *testing.T, tc client.Client, orderID string, want enumspb.
 
 // wantEvents fails unless the order's audit trail has each event type, and returns the
 // last event of each type.
-func wantEvents(t *testing.T, s *devstack.Stack, orderID string, types ...string) map[string]paysaga.PaymentEvent {
+func wantEvents(t *testing.T, s *stacktest.Stack, orderID string, types ...string) map[string]paysaga.PaymentEvent {
 	t.Helper()
 	events, err := s.Store.Events(context.Background(), orderID)
 	if err != nil {

@@ -1,14 +1,14 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/paysaga/paysaga/internal/stacktest"
 )
 
 // userID is the shopper the checkout acts for.
@@ -51,18 +51,17 @@ func (c *checkout) bearer() string {
 
 // devToken asks POST /api/v1/dev/token for a token.
 func devToken(apiURL, body string) (string, int) {
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Post(apiURL+"/api/v1/dev/token", "application/json", bytes.NewBufferString(body))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a, err := (&stacktest.Client{}).Send(ctx, http.MethodPost, apiURL+"/api/v1/dev/token", json.RawMessage(body), nil)
 	if err != nil {
 		return "", 0
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	var out struct {
 		Token string `json:"token"`
 	}
-	_ = json.Unmarshal(raw, &out)
-	return out.Token, resp.StatusCode
+	_ = json.Unmarshal(a.Body, &out)
+	return out.Token, a.Status
 }
 
 // e2eJWTSecret signs the tokens of the test stacks: the attack suite forges tokens with it

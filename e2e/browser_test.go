@@ -20,7 +20,8 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/paysaga/paysaga"
-	"github.com/paysaga/paysaga/devstack"
+	"github.com/paysaga/paysaga/internal/stacktest"
+	"github.com/paysaga/paysaga/internal/workerpool"
 	"github.com/paysaga/paysaga/tosssim"
 )
 
@@ -50,35 +51,19 @@ func chromiumPath() string {
 
 // browserStack is a stack of its own, shared by the browser tests: the shop then lists the
 // demo products alone (as `make dev` does), and its short ConfirmWait lets a test reach the
-// 202 path. TestMain closes it with the others.
-func browserStack(t *testing.T) *devstack.Stack {
+// 202 path.
+func browserStack(t *testing.T) *stacktest.Stack {
 	t.Helper()
-	stacksMu.Lock()
-	defer stacksMu.Unlock()
-	if s, ok := stacks["browser"]; ok {
-		return s
-	}
-	dir, err := os.MkdirTemp("", "paysaga-e2e-browser-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := devstack.Ephemeral()
-	cfg.DataDir = dir
-	cfg.ConfirmWait = browserConfirmWait
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	s, err := devstack.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("start the browser tests' dev stack: %v", err)
-	}
-	stacks["browser"] = s
-	return s
+	return stacktest.Shared(t, "browser", stacktest.Config{
+		Name: "browser", ConfirmWait: browserConfirmWait, LogLevel: slog.LevelWarn,
+	})
 }
 
 // browser is one headless Chromium with a fresh profile, on one tab.
 type browser struct {
 	t     *testing.T
 	ctx   context.Context
-	stack *devstack.Stack
+	stack *stacktest.Stack
 
 	mu         sync.Mutex
 	exceptions []string
@@ -93,7 +78,7 @@ func newBrowser(t *testing.T) *browser {
 			"`apt-get install chromium chromium-driver` (.ci/run does), or set PAYSAGA_CHROMIUM", exe, err)
 	}
 	stack := browserStack(t)
-	output := &syncWriter{}
+	output := &workerpool.Log{}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.UserDataDir(t.TempDir()),
@@ -115,7 +100,7 @@ func newBrowser(t *testing.T) *browser {
 	})
 	b := &browser{t: t, ctx: ctx, stack: stack}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateScale(2))); err != nil {
-		t.Fatalf("start Chromium (%s): %v\n%s", exe, err, output.String())
+		t.Fatalf("start Chromium (%s): %v\n%s", exe, err, output.Tail(64<<10))
 	}
 	err := chromedp.Listen(ctx, func(ev any) {
 		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
@@ -134,28 +119,6 @@ func newBrowser(t *testing.T) *browser {
 	}
 	t.Cleanup(b.checkNoExceptions)
 	return b
-}
-
-// syncWriter keeps the first 64 KiB of Chromium's output, for the message when it fails to
-// start.
-type syncWriter struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.b.Len() < 64<<10 {
-		s.b.Write(p)
-	}
-	return len(p), nil
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // checkNoExceptions fails the test when a page threw: a script error can leave a page
@@ -313,7 +276,7 @@ func writeFile(t *testing.T, path string, data []byte) {
 }
 
 // demoProduct is one of the stack's demo products, by name.
-func demoProduct(t *testing.T, s *devstack.Stack, name string) paysaga.Product {
+func demoProduct(t *testing.T, s *stacktest.Stack, name string) paysaga.Product {
 	t.Helper()
 	products, err := s.Store.ListProducts(context.Background())
 	if err != nil {
@@ -328,7 +291,7 @@ func demoProduct(t *testing.T, s *devstack.Stack, name string) paysaga.Product {
 	return paysaga.Product{}
 }
 
-func stockOf(t *testing.T, s *devstack.Stack, productID int64) int {
+func stockOf(t *testing.T, s *stacktest.Stack, productID int64) int {
 	t.Helper()
 	p, err := s.Store.GetProduct(context.Background(), productID)
 	if err != nil {
@@ -337,7 +300,7 @@ func stockOf(t *testing.T, s *devstack.Stack, productID int64) int {
 	return p.Stock
 }
 
-func orderIn(t *testing.T, s *devstack.Stack, orderID string) paysaga.Order {
+func orderIn(t *testing.T, s *stacktest.Stack, orderID string) paysaga.Order {
 	t.Helper()
 	o, err := s.Store.GetOrder(context.Background(), orderID)
 	if err != nil {

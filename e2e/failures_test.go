@@ -224,7 +224,7 @@ func TestConfirm_DatabaseDownAfterTossApproved_SagaWaitsAndEndsPaidWithoutRefund
 	// its failed attempts show in the worker's log, not as a pending activity.
 	var attempts int
 	eventually(t, 30*time.Second, "the saga to retry recording the payment", func() bool {
-		attempts = w.logCount("ActivityType=CompletePayment", "Local activity error.")
+		attempts = w.Log.Count("ActivityType=CompletePayment", "Local activity error.")
 		return attempts >= 3
 	})
 	if time.Since(down) < 2*time.Second {

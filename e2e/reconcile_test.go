@@ -2,10 +2,9 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,19 +21,13 @@ import (
 func (c *checkout) simConfirm(paymentKey, orderID string, amount int64) {
 	c.t.Helper()
 	body := fmt.Sprintf(`{"paymentKey":%q,"orderId":%q,"amount":%d}`, paymentKey, orderID, amount)
-	req, err := http.NewRequest(http.MethodPost, c.stack.SimURL+"/v1/payments/confirm", strings.NewReader(body))
+	a, err := c.stack.TossConsole().Send(context.Background(), http.MethodPost,
+		c.stack.SimURL+"/v1/payments/confirm", json.RawMessage(body), nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.stack.TossSecretKey+":")))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		c.t.Fatalf("confirm at the simulator: %s", resp.Status)
+	if a.Status != http.StatusOK {
+		c.t.Fatalf("confirm at the simulator: %d %s", a.Status, a.Body)
 	}
 }
 

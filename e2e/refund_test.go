@@ -3,10 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,38 +39,11 @@ type refundedOrder struct {
 // document like every checkout.call.
 func (c *checkout) cancel(orderID string, body map[string]any, key, bearer string) cancelAnswer {
 	c.t.Helper()
-	raw, err := json.Marshal(body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, c.stack.APIURL+"/api/v1/orders/"+orderID+"/cancel", bytes.NewReader(raw))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if bearer == "" {
-		bearer = c.bearer()
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	r, err := c.shopper().Cancel(context.Background(), orderID, body, key, bearer)
 	if err != nil {
 		c.t.Fatalf("cancel %s: %v", orderID, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if verr := validateExchange(c.stack.APIURL, req, raw, resp, b); verr != nil {
-		c.t.Errorf("cancel does not conform to api/openapi.yaml: %v", verr)
-	}
-	a := cancelAnswer{status: resp.StatusCode, raw: b, replayed: resp.Header.Get("Idempotent-Replayed") == "true"}
-	_ = json.Unmarshal(b, &a.order)
-	_ = json.Unmarshal(b, &a.err)
-	return a
+	return cancelAnswer{status: r.Status, order: r.Order, err: r.Err, raw: r.Raw, replayed: r.Header.Get("Idempotent-Replayed") == "true"}
 }
 
 // operatorBearer is an operator's token from the dev stack.
@@ -102,9 +73,7 @@ func (c *checkout) paidOrder(price int64, quantity, stock int) (paysaga.Product,
 func (c *checkout) refundView(orderID string) refundedOrder {
 	c.t.Helper()
 	var o refundedOrder
-	if status := c.call(http.MethodGet, c.stack.APIURL+"/api/v1/orders/"+orderID, nil, &o); status != http.StatusOK {
-		c.t.Fatalf("get order %s: status %d", orderID, status)
-	}
+	c.readOrder(orderID, &o)
 	return o
 }
 
@@ -378,19 +347,13 @@ func (c *checkout) consoleCancel(paymentKey string, amount int64) {
 	if amount > 0 {
 		body = fmt.Sprintf(`{"cancelReason":"콘솔에서 환불","cancelAmount":%d}`, amount)
 	}
-	req, err := http.NewRequest(http.MethodPost, c.stack.SimURL+"/v1/payments/"+paymentKey+"/cancel", strings.NewReader(body))
+	a, err := c.stack.TossConsole().Send(context.Background(), http.MethodPost,
+		c.stack.SimURL+"/v1/payments/"+paymentKey+"/cancel", json.RawMessage(body), nil)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.stack.TossSecretKey+":")))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		c.t.Fatalf("console cancel: %s", resp.Status)
+	if a.Status != http.StatusOK {
+		c.t.Fatalf("console cancel: %d %s", a.Status, a.Body)
 	}
 }
 

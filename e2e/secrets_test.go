@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,29 +20,12 @@ import (
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/api"
 	"github.com/paysaga/paysaga/codec"
-	"github.com/paysaga/paysaga/devstack"
+	"github.com/paysaga/paysaga/internal/stacktest"
+	"github.com/paysaga/paysaga/internal/workerpool"
 	"github.com/paysaga/paysaga/toss"
 	"github.com/paysaga/paysaga/tosssim"
 	"github.com/paysaga/paysaga/workflows"
 )
-
-// lockedBuffer collects every log line of a stack; slog handlers write from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // Secrets of the recorded stack: distinctive, so that any trace of them is found.
 const (
@@ -52,42 +33,26 @@ const (
 	recordedJWTSecret  = "recorded-stack-jwt-secret-5e8a1b7c3d9f"
 )
 
-var (
-	recordedOnce  sync.Once
-	recordedStack *devstack.Stack
-	recordedLogs  *lockedBuffer
-	recordedErr   error
-)
+// recordedLogs collects every log line of the logged stack.
+var recordedLogs = &workerpool.Log{}
 
 // loggedStack is a SQLite stack of its own whose every log line, at debug level, lands in
 // a buffer, and whose simulator sends its webhooks to the API.
-func loggedStack(t *testing.T) (*devstack.Stack, *lockedBuffer) {
+func loggedStack(t *testing.T) (*stacktest.Stack, *workerpool.Log) {
 	t.Helper()
-	recordedOnce.Do(func() {
-		recordedLogs = &lockedBuffer{}
-		cfg := devstack.Ephemeral()
-		cfg.DataDir = fmt.Sprintf("%s/paysaga-e2e-secrets-%d", os.TempDir(), time.Now().UnixNano())
-		cfg.ConfirmWait = 20 * time.Second
-		cfg.TossSecretKey = recordedTossSecret
-		cfg.Logger = slog.New(slog.NewJSONHandler(recordedLogs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		cfg.Security = devstack.Security{
-			JWTSecret:   recordedJWTSecret,
-			CodecKeys:   codec.FormatKeys(codec.NewKey("e2e-2"), codec.NewKey("e2e-1")),
-			SimWebhooks: true,
-		}
-		recordedStack, recordedErr = devstack.Start(context.Background(), cfg)
-		if recordedErr == nil {
-			atExit(recordedStack.Close)
-		}
+	s := stacktest.Shared(t, "logged", stacktest.Config{
+		Name: "secrets", ConfirmWait: 20 * time.Second,
+		TossSecretKey: recordedTossSecret,
+		LogTo:         recordedLogs, JSONLog: true, LogLevel: slog.LevelDebug,
+		JWTSecret:   recordedJWTSecret,
+		CodecKeys:   codec.FormatKeys(codec.NewKey("e2e-2"), codec.NewKey("e2e-1")),
+		SimWebhooks: true,
 	})
-	if recordedErr != nil {
-		t.Fatalf("start the logged stack: %v", recordedErr)
-	}
-	return recordedStack, recordedLogs
+	return s, recordedLogs
 }
 
 // history exports a workflow's history as stored: payloads as the server holds them.
-func history(t *testing.T, s *devstack.Stack, workflowID string) *historypb.History {
+func history(t *testing.T, s *stacktest.Stack, workflowID string) *historypb.History {
 	t.Helper()
 	iter := s.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var h historypb.History
@@ -121,13 +86,7 @@ func payloadsOf(t *testing.T, h *historypb.History) []*commonpb.Payload {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	stacktest.Eventually(t, 20*time.Second, what, cond)
 }
 
 func eventTypes(evs []paysaga.PaymentEvent) []string {

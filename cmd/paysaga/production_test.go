@@ -27,9 +27,9 @@ import (
 // the recorded approval: Toss is asked to confirm exactly once.
 func TestWorker_SIGTERM_FinishesInFlightConfirm(t *testing.T) {
 	p := productionStack(t)
-	apiURL := start(t, "api listening", p.env("CONFIRM_WAIT=60s"), "api").addr("api listening")
+	apiURL := start(t, "api listening", p.env("CONFIRM_WAIT=60s"), "api").Addr("api listening")
 	first := start(t, "worker started", p.env("WORKER_STOP_TIMEOUT=20s"), "worker")
-	firstOps := first.addr("health and metrics listening")
+	firstOps := first.Addr("health and metrics listening")
 
 	s := p.shopper(t, apiURL)
 	prod := s.product(15000, 5)
@@ -41,15 +41,15 @@ func TestWorker_SIGTERM_FinishesInFlightConfirm(t *testing.T) {
 		return p.Simulator.Stats().Calls["confirm"].InFlight > 0
 	})
 
-	first.signal(syscall.SIGTERM)
+	first.Signal(syscall.SIGTERM)
 	eventually(t, 2*time.Second, "the stopping worker's /readyz to answer 503", func() bool {
 		status, body := tryGet(firstOps + "/readyz")
 		return status == http.StatusServiceUnavailable && strings.Contains(body, health.StatusDraining)
 	})
-	if err := first.wait(30 * time.Second); err != nil {
+	if err := first.Wait(30 * time.Second); err != nil {
 		t.Fatalf("the worker exited with %v, want 0", err)
 	}
-	first.waitLog("worker stopped", time.Second)
+	first.WaitLog("worker stopped", time.Second)
 	if c := p.Simulator.Stats().Calls["confirm"]; c.InFlight != 0 || c.Outcomes["200"] == 0 {
 		t.Fatalf("the worker exited before Toss answered its confirm: %+v", c)
 	}
@@ -77,7 +77,7 @@ func TestWorker_SIGTERM_FinishesInFlightConfirm(t *testing.T) {
 func TestAPI_SIGTERM_AnswersInFlightConfirmThenExits(t *testing.T) {
 	p := productionStack(t)
 	apiProc := start(t, "api listening", p.env("CONFIRM_WAIT=30s", "SHUTDOWN_DELAY=2s", "SHUTDOWN_TIMEOUT=30s"), "api")
-	apiURL := apiProc.addr("api listening")
+	apiURL := apiProc.Addr("api listening")
 	start(t, "worker started", p.env(), "worker")
 
 	s := p.shopper(t, apiURL)
@@ -89,7 +89,7 @@ func TestAPI_SIGTERM_AnswersInFlightConfirmThenExits(t *testing.T) {
 		return p.Simulator.Stats().Calls["confirm"].InFlight > 0
 	})
 
-	apiProc.signal(syscall.SIGTERM)
+	apiProc.Signal(syscall.SIGTERM)
 	eventually(t, 2*time.Second, "/readyz to answer 503 draining", func() bool {
 		status, body := tryGet(apiURL + "/readyz")
 		return status == http.StatusServiceUnavailable && strings.Contains(body, health.StatusDraining)
@@ -102,10 +102,10 @@ func TestAPI_SIGTERM_AnswersInFlightConfirmThenExits(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("no answer to the in-flight confirm")
 	}
-	if err := apiProc.wait(30 * time.Second); err != nil {
+	if err := apiProc.Wait(30 * time.Second); err != nil {
 		t.Fatalf("the API exited with %v, want 0", err)
 	}
-	apiProc.waitLog("api stopped", time.Second)
+	apiProc.WaitLog("api stopped", time.Second)
 	if status, _ := tryGet(apiURL + "/healthz"); status != 0 {
 		t.Fatalf("the stopped API still answers (%d)", status)
 	}
@@ -127,16 +127,16 @@ func TestReadiness_FlipsWhileTheDatabaseIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	migrate := start(t, "", p.env("DATABASE_URL="+url, "SEED_DEMO=true"), "migrate")
-	if err := migrate.wait(time.Minute); err != nil {
+	if err := migrate.Wait(time.Minute); err != nil {
 		t.Fatalf("paysaga migrate: %v", err)
 	}
-	migrate.waitLog("migrations applied", time.Second)
+	migrate.WaitLog("migrations applied", time.Second)
 
 	apiProc := start(t, "api listening", p.env("DATABASE_URL="+url), "api")
 	workerProc := start(t, "worker started", p.env("DATABASE_URL="+url), "worker")
 	probes := map[string]string{
-		"api":    apiProc.addr("api listening"),
-		"worker": workerProc.addr("health and metrics listening"),
+		"api":    apiProc.Addr("api listening"),
+		"worker": workerProc.Addr("health and metrics listening"),
 	}
 	readiness := func(base string) (int, health.Report) {
 		status, body := tryGet(base + "/readyz")
@@ -163,7 +163,7 @@ func TestReadiness_FlipsWhileTheDatabaseIsDown(t *testing.T) {
 			t.Fatalf("%s /healthz answered %d while only the database is down", name, status)
 		}
 	}
-	apiProc.waitLog("readiness check failing", time.Second)
+	apiProc.WaitLog("readiness check failing", time.Second)
 
 	if err := pg.Restart(ctx); err != nil {
 		t.Fatal(err)
@@ -174,7 +174,7 @@ func TestReadiness_FlipsWhileTheDatabaseIsDown(t *testing.T) {
 			return status == http.StatusOK && rep.Status == health.StatusOK
 		})
 	}
-	apiProc.waitLog("readiness check recovered", time.Second)
+	apiProc.WaitLog("readiness check recovered", time.Second)
 }
 
 // A checkout through `paysaga api` and `paysaga worker`: each serves /metrics with its
@@ -182,8 +182,8 @@ func TestReadiness_FlipsWhileTheDatabaseIsDown(t *testing.T) {
 // outcome — and both the Temporal SDK's own series.
 func TestMetrics_APIAndWorkerEachServeTheirSide(t *testing.T) {
 	p := productionStack(t)
-	apiURL := start(t, "api listening", p.env("CONFIRM_WAIT=30s"), "api").addr("api listening")
-	workerOps := start(t, "worker started", p.env(), "worker").addr("health and metrics listening")
+	apiURL := start(t, "api listening", p.env("CONFIRM_WAIT=30s"), "api").Addr("api listening")
+	workerOps := start(t, "worker started", p.env(), "worker").Addr("health and metrics listening")
 
 	s := p.shopper(t, apiURL)
 	prod := s.product(9000, 3)
@@ -231,7 +231,7 @@ func TestTracing_OneTraceFromConfirmRequestToTossCall(t *testing.T) {
 	col := startCollector(t)
 	otel := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + col.endpoint, "OTEL_BSP_SCHEDULE_DELAY=100"}
 	apiProc := start(t, "api listening", p.env(append(otel, "CONFIRM_WAIT=30s")...), "api")
-	apiURL := apiProc.addr("api listening")
+	apiURL := apiProc.Addr("api listening")
 	start(t, "worker started", p.env(otel...), "worker")
 
 	s := p.shopper(t, apiURL)
@@ -282,7 +282,7 @@ func TestTracing_OneTraceFromConfirmRequestToTossCall(t *testing.T) {
 		t.Errorf("the API read the payment at Toss; the saga's read is the only one a confirm needs:\n%s", describe(trace))
 	}
 	t.Logf("trace:\n%s", describe(trace))
-	created := apiProc.waitLog("order created", time.Second)
+	created := apiProc.WaitLog("order created", time.Second)
 	if created["trace_id"] == nil || created["orderId"] != o.OrderID {
 		t.Errorf("the API's log line lacks trace_id or orderId: %v", created)
 	}
