@@ -56,6 +56,7 @@ func TestExpiry_OldCreatedOrderExpires_ConfirmThenRefused_PaidOrderUntouched(t *
 		if types := c.eventTypes(stale.OrderID); !slices.Contains(types, "ORDER_EXPIRED") {
 			t.Fatalf("events: %v", types)
 		}
+		c.recordHistory(run.GetID(), "expiry")
 		status, _, e := c.confirm(stale.OrderID, key, "10000")
 		if status != http.StatusConflict || e.Code != "ORDER_NOT_CONFIRMABLE" {
 			t.Fatalf("confirm of an expired order: %d %+v", status, e)

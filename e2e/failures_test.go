@@ -298,6 +298,7 @@ func TestConfirm_TossApprovesAnotherAmount_CanceledAtTossStockBackFailedWithEvid
 	case ev.Client == nil || ev.Client.Amount.IntPart() != 30000 || ev.DB == nil || ev.DB.Amount.IntPart() != 30000:
 		t.Fatalf("FAILED evidence must hold the client's and the database's 30000: %+v %+v", ev.Client, ev.DB)
 	}
+	c.recordHistory(workflows.WorkflowID(o.OrderID), "confirm_tampered_compensated")
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
@@ -382,6 +383,7 @@ func TestConfirm_CancelRefusedAtToss_ParkedUntilRetryCompensationFinishesIt(t *t
 	waitForVisibility(t, fs.Temporal, fmt.Sprintf(`PaymentStatus = "FAILED" AND OrderId = %q`, o.OrderID),
 		workflows.WorkflowID(o.OrderID))
 	assertRefusedOrPending(t, answerOf(t, answer), http.StatusBadRequest, paysaga.CodeAmountMismatch)
+	fs.shopper(t).recordHistory(workflows.WorkflowID(o.OrderID), "confirm_parked_retried")
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
@@ -432,6 +434,7 @@ func TestConfirm_CancelRefusedAtToss_OperatorResolvesWithNoteRecorded(t *testing
 		return fs.workflowStatus(t, o.OrderID) == enumspb.WORKFLOW_EXECUTION_STATUS_FAILED
 	})
 	assertRefusedOrPending(t, answerOf(t, answer), http.StatusBadRequest, paysaga.CodeAmountMismatch)
+	fs.shopper(t).recordHistory(workflows.WorkflowID(o.OrderID), "confirm_parked_resolved")
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -12,12 +13,27 @@ import (
 	"go.temporal.io/api/temporalproto"
 )
 
+var (
+	recordedMu sync.Mutex
+	recorded   = map[string]bool{}
+)
+
 // recordHistory saves a finished workflow's history for the replay test in package
-// workflows, when PAYSAGA_RECORD_HISTORIES is set. It records only from the SQLite stack,
-// whose runs are the dev stack's.
+// workflows, when PAYSAGA_RECORD_HISTORIES is set. A scenario that runs once per app
+// database records from its SQLite run only: the history is the same on both, and one
+// file per scenario is enough.
 func (c *checkout) recordHistory(workflowID, name string) {
 	c.t.Helper()
-	if os.Getenv("PAYSAGA_RECORD_HISTORIES") == "" || filepath.Base(c.t.Name()) != "sqlite" {
+	if os.Getenv("PAYSAGA_RECORD_HISTORIES") == "" || filepath.Base(c.t.Name()) == "postgres" {
+		return
+	}
+	// The first run of a scenario is the one recorded: a later run of the same workflow in
+	// the same test (a second reconciliation, say) has less to show.
+	recordedMu.Lock()
+	first := !recorded[name]
+	recorded[name] = true
+	recordedMu.Unlock()
+	if !first {
 		return
 	}
 	iter := c.stack.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false,
@@ -52,4 +68,18 @@ func (c *checkout) recordHistory(workflowID, name string) {
 		c.t.Fatal(err)
 	}
 	c.t.Logf("recorded %s", path)
+}
+
+// recordRefundHistory records the history of the order's first refund, whose workflow ID
+// the API derived from the request and stored with it.
+func (c *checkout) recordRefundHistory(orderID, name string) {
+	c.t.Helper()
+	if os.Getenv("PAYSAGA_RECORD_HISTORIES") == "" || filepath.Base(c.t.Name()) == "postgres" {
+		return
+	}
+	refunds, err := c.stack.Store.Refunds(context.Background(), orderID)
+	if err != nil || len(refunds) == 0 {
+		c.t.Fatalf("refunds of %s: %+v, %v", orderID, refunds, err)
+	}
+	c.recordHistory(refunds[0].RequestID, name)
 }

@@ -62,6 +62,7 @@ func (c *checkout) reconcile() store.ReconcileRun {
 	if err := run.Get(ctx, &res); err != nil {
 		c.t.Fatalf("reconcile: %v", err)
 	}
+	c.recordHistory(run.GetID(), "reconcile")
 	return res
 }
 

@@ -129,6 +129,7 @@ func TestRefund_FullCancelOfPaidOrder_CanceledStockBackRefundedOnceAtToss(t *tes
 		if n := c.stack.Simulator.Stats().Cancels[o.OrderID]; n != 1 {
 			t.Fatalf("Toss cancels after the refused second cancel: %d", n)
 		}
+		c.recordRefundHistory(o.OrderID, "refund_full")
 	})
 }
 
@@ -146,6 +147,7 @@ func TestRefund_PartialThenRest_PartialCanceledThenCanceledStockOnlyOnTheLast(t 
 		if got := c.stock(p.ID); got != 8 {
 			t.Fatalf("a partial refund must keep the stock taken: %d", got)
 		}
+		c.recordRefundHistory(o.OrderID, "refund_partial")
 		over := c.cancel(o.OrderID, map[string]any{"cancelReason": "너무 많이", "cancelAmount": "48001"}, "", "")
 		if over.status != http.StatusBadRequest || over.err.Code != "CANCEL_AMOUNT_EXCEEDS_BALANCE" {
 			t.Fatalf("cancel over the balance: %d %s", over.status, over.raw)
@@ -418,6 +420,7 @@ func TestRefund_TossRefusesCancel_RefundFailedOrderUnchanged(t *testing.T) {
 		if err != nil || len(refunds) != 1 || refunds[0].Status != "FAILED" || refunds[0].FailureCode != "NOT_CANCELABLE_PAYMENT" {
 			t.Fatalf("refunds: %+v %v", refunds, err)
 		}
+		c.recordRefundHistory(o.OrderID, "refund_refused")
 		// Once Toss accepts again, the next cancel goes through.
 		c.stack.Simulator.ClearFaults()
 		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "환불"}, "", ""); a.status != http.StatusOK || a.order.Status != "CANCELED" {
