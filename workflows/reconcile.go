@@ -3,7 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/paysaga/paysaga/activities"
@@ -35,13 +34,13 @@ func Reconcile(ctx workflow.Context, in activities.ReconcileInput) (store.Reconc
 		in.StaleAfter = DefaultReconcileStaleAfter
 	}
 	var scan activities.ReconcileScan
-	if err := workflow.ExecuteActivity(withReconcileScan(ctx), rec.FindDiscrepancies, in).Get(ctx, &scan); err != nil {
+	if err := workflow.ExecuteActivity(reconcileScan.on(ctx), rec.FindDiscrepancies, in).Get(ctx, &scan); err != nil {
 		return store.ReconcileRun{}, err
 	}
 	items := make([]store.ReconcileItem, 0, len(scan.Findings))
 	for _, f := range scan.Findings {
 		var item store.ReconcileItem
-		if err := workflow.ExecuteActivity(withCompensation(ctx), rec.SettleFinding, f).Get(ctx, &item); err != nil {
+		if err := workflow.ExecuteActivity(giveMoneyBack.on(ctx), rec.SettleFinding, f).Get(ctx, &item); err != nil {
 			code, message := failureOf(err)
 			item = store.ReconcileItem{OrderID: f.OrderID, PaymentKey: f.PaymentKey, Finding: f.Kind, DBStatus: f.DBStatus,
 				TossStatus: f.TossStatus, Action: store.ActionNeedsAttention, Note: code + ": " + message}
@@ -51,23 +50,7 @@ func Reconcile(ctx workflow.Context, in activities.ReconcileInput) (store.Reconc
 	info := workflow.GetInfo(ctx)
 	var run store.ReconcileRun
 	in2 := activities.RecordReconciliationInput{RunID: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID, Scan: scan, Items: items}
-	err := workflow.ExecuteLocalActivity(untilDone(ctx), rec.RecordReconciliation, in2).Get(ctx, &run)
+	err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), rec.RecordReconciliation, in2).Get(ctx, &run)
 	workflow.GetLogger(ctx).Info("reconciliation finished", "checked", scan.Checked, "settled", run.Settled, "unsettled", run.Unsettled)
 	return run, err
-}
-
-// withReconcileScan gives the scan room for a busy day: it pages through a day of Toss
-// transactions and reads each order back, far more than one Toss read's 35 s. It heartbeats
-// while it works, so a dead worker is still noticed within seconds.
-func withReconcileScan(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    10 * time.Minute,
-		HeartbeatTimeout:       tossHeartbeat,
-		ScheduleToCloseTimeout: 30 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-		},
-	})
 }

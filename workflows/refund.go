@@ -1,8 +1,6 @@
 package workflows
 
 import (
-	"time"
-
 	"errors"
 	"fmt"
 
@@ -35,14 +33,14 @@ func RefundPayment(ctx workflow.Context, req store.RefundRequest) (RefundResult,
 	var refund store.Refund
 	// A refused request (not refundable, more than the balance, another refund in flight)
 	// wrote nothing: the caller is told why.
-	if err := workflow.ExecuteLocalActivity(withDatabase(ctx), acts.BeginRefund, req).Get(ctx, &refund); err != nil {
+	if err := workflow.ExecuteLocalActivity(beforeCharge.on(ctx), acts.BeginRefund, req).Get(ctx, &refund); err != nil {
 		return RefundResult{}, err
 	}
 
 	outcome, err := cancelAtToss(ctx, refund)
 	if err != nil {
 		code, message := failureOf(err)
-		if code == activities.CodeRefundNotMade {
+		if code == paysaga.CodeRefundNotMade {
 			// Toss holds no trace of it: the money is where it was, the order unchanged.
 			tossCode, tossMessage := code, message
 			var cause *refundRefused
@@ -50,7 +48,7 @@ func RefundPayment(ctx workflow.Context, req store.RefundRequest) (RefundResult,
 				tossCode, tossMessage = cause.code, cause.message
 			}
 			in := activities.FailRefundInput{Refund: refund, Code: tossCode, Message: tossMessage}
-			if ferr := workflow.ExecuteLocalActivity(untilDone(ctx), acts.FailRefund, in).Get(ctx, nil); ferr != nil {
+			if ferr := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.FailRefund, in).Get(ctx, nil); ferr != nil {
 				return RefundResult{}, ferr
 			}
 			logger.Info("refund refused by Toss", "orderId", refund.OrderID, "code", tossCode)
@@ -61,7 +59,7 @@ func RefundPayment(ctx workflow.Context, req store.RefundRequest) (RefundResult,
 
 	var order paysaga.Order
 	in := activities.CompleteRefundInput{Refund: refund, Outcome: outcome}
-	if err := workflow.ExecuteLocalActivity(untilDone(ctx), acts.CompleteRefund, in).Get(ctx, &order); err != nil {
+	if err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.CompleteRefund, in).Get(ctx, &order); err != nil {
 		code, message := failureOf(err)
 		return RefundResult{}, parkRefund(ctx, refund, code, "Toss refunded but the order could not record it: "+message)
 	}
@@ -69,7 +67,7 @@ func RefundPayment(ctx workflow.Context, req store.RefundRequest) (RefundResult,
 	// discount, a damaged item), so the stock stays taken; the refund that empties the
 	// balance cancels the order, and the order's whole reservation goes back on sale.
 	if order.Status == paysaga.StatusCanceled {
-		if err := workflow.ExecuteLocalActivity(untilDone(ctx), acts.ReleaseStock, refund.OrderID).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.ReleaseStock, refund.OrderID).Get(ctx, nil); err != nil {
 			return RefundResult{}, err
 		}
 	}
@@ -89,20 +87,20 @@ func (e *refundRefused) Error() string { return e.code + ": " + e.message }
 // one the server knows (NOT_MATCHES_REFUNDABLE_AMOUNT: someone refunded elsewhere).
 func cancelAtToss(ctx workflow.Context, refund store.Refund) (activities.RefundOutcome, error) {
 	var outcome activities.RefundOutcome
-	err := workflow.ExecuteActivity(withTossRefund(ctx), acts.CancelAtToss, refund).Get(ctx, &outcome)
+	err := workflow.ExecuteActivity(tossRefund.on(ctx), acts.CancelAtToss, refund).Get(ctx, &outcome)
 	if err == nil {
 		return outcome, nil
 	}
 	code, message := failureOf(err)
 	var readBack activities.RefundOutcome
 	in := activities.ReadBackInput{Refund: refund, Refused: isDecline(err)}
-	rerr := workflow.ExecuteLocalActivity(withTossRead(ctx), acts.ReadBackRefund, in).Get(ctx, &readBack)
+	rerr := workflow.ExecuteLocalActivity(tossRead.on(ctx), acts.ReadBackRefund, in).Get(ctx, &readBack)
 	if rerr == nil {
 		return readBack, nil
 	}
-	if rcode, _ := failureOf(rerr); rcode == activities.CodeRefundNotMade {
+	if rcode, _ := failureOf(rerr); rcode == paysaga.CodeRefundNotMade {
 		if code == paysaga.CodeTossUnavailable || code == paysaga.CodeInternal {
-			code, message = activities.CodeRefundNotMade, "Toss did not refund: "+message
+			code, message = paysaga.CodeRefundNotMade, "Toss did not refund: "+message
 		}
 		return activities.RefundOutcome{}, fmt.Errorf("%w: %w", &refundRefused{code: code, message: message}, rerr)
 	}
@@ -116,25 +114,9 @@ func parkRefund(ctx workflow.Context, refund store.Refund, code, message string)
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	in := activities.FailInput{OrderID: refund.OrderID, Code: paysaga.CodeRefundUnresolved, Message: message,
 		Evidence: paysaga.Evidence{Code: code, Note: fmt.Sprintf("refund %d of %s: %s", refund.Seq, refund.Amount, message)}}
-	if err := workflow.ExecuteLocalActivity(untilDone(dctx), acts.MarkNeedsAttention, in).Get(dctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(recordOutcome.on(dctx), acts.MarkNeedsAttention, in).Get(dctx, nil); err != nil {
 		return err
 	}
 	workflow.GetLogger(ctx).Warn("refund needs attention", "orderId", refund.OrderID, "code", code)
 	return temporal.NewNonRetryableApplicationError(message, paysaga.CodeRefundUnresolved, nil)
-}
-
-// withTossRefund retries the refund with its own Idempotency-Key for as long as the
-// confirm would, then the workflow reads the payment back. A regular activity, like every
-// step that gives money back (see the activity options in confirm.go).
-func withTossRefund(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    35 * time.Second,
-		HeartbeatTimeout:       tossHeartbeat,
-		ScheduleToCloseTimeout: 4 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    20 * time.Second,
-		},
-	})
 }

@@ -119,7 +119,7 @@ func (s *refundSuite) TestTossRefusesAndBalanceUnchanged_RefundFailedWithTossCod
 	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).
 		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("거절", "REFUND_REJECTED", nil)).Once()
 	s.env.OnActivity(a.ReadBackRefund, mock.Anything, mock.Anything).
-		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("unchanged", activities.CodeRefundNotMade, nil)).Once()
+		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("unchanged", paysaga.CodeRefundNotMade, nil)).Once()
 	s.env.OnActivity(a.FailRefund, mock.Anything, mock.MatchedBy(func(in activities.FailRefundInput) bool {
 		return in.Code == "REFUND_REJECTED"
 	})).Return(nil).Once()
