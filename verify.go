@@ -43,7 +43,7 @@ type PaymentFacts struct {
 	ApprovedAt  *time.Time      `json:"approvedAt,omitempty"`
 }
 
-// VerifyBeforeConfirm is the three-way check of the original write-up, run before money
+// VerifyBeforeConfirm is the three-way check (client, database, Toss), run before money
 // moves: the customer has authenticated (IN_PROGRESS) exactly this payment for exactly this
 // order and amount. Confirming anything else would charge the wrong sum or attach someone
 // else's payment to the order.

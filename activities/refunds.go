@@ -85,15 +85,12 @@ func (a *Activities) ReadBackRefund(ctx context.Context, in ReadBackInput) (Refu
 	}
 	if p.BalanceAmount.Equal(r.BalanceBefore) {
 		return RefundOutcome{}, temporal.NewNonRetryableApplicationError(
-			"Toss shows no refund: the balance is unchanged", CodeRefundNotMade, nil)
+			"Toss shows no refund: the balance is unchanged", paysaga.CodeRefundNotMade, nil)
 	}
 	return RefundOutcome{}, temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("Toss's balance is %s; the server expected %s before this refund of %s", p.BalanceAmount, r.BalanceBefore, r.Amount),
 		paysaga.CodeRefundUnresolved, nil)
 }
-
-// CodeRefundNotMade is the read-back's answer when Toss holds no trace of the refund.
-const CodeRefundNotMade = "REFUND_NOT_MADE"
 
 // refundIn finds r in the payment: Toss's balance is r's expected balance after it, and the
 // newest cancel entry is of r's amount and left that balance.

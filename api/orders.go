@@ -219,8 +219,9 @@ type confirmRequest struct {
 	Amount     amount `json:"amount"`
 }
 
-// confirmOrder is step 7: check the cheap things here, then hand the order to its saga and
-// wait a few seconds for the outcome. A second request for the same order attaches to the
+// confirmOrder answers the success page, which the payment window redirected to: check
+// the cheap things here, then hand the order to its saga and wait a few seconds for the
+// outcome. A second request for the same order attaches to the
 // same saga, so a double click or a refresh can never confirm twice.
 func (s *Server) confirmOrder(c echo.Context) error {
 	var req confirmRequest
