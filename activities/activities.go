@@ -22,6 +22,16 @@ type Activities struct {
 	Toss  *toss.Client
 }
 
+// The names the worker registers these steps under (a method's own name), for those who
+// count their outcomes: telemetry's confirm metrics switch on them. A test holds each to
+// its method, so renaming a step without its name fails there, not silently in a metric.
+const (
+	NameReserveStock       = "ReserveStock"
+	NameCompletePayment    = "CompletePayment"
+	NameFailPayment        = "FailPayment"
+	NameMarkNeedsAttention = "MarkNeedsAttention"
+)
+
 // BeginConfirm moves the order to CONFIRMING and binds the paymentKey to it. The API
 // checked the same things already; they are checked again here because the workflow must
 // not trust its caller, and the unique paymentKey column is what stops one payment from
