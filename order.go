@@ -26,6 +26,8 @@ const (
 	StatusNeedsAttention OrderStatus = "NEEDS_ATTENTION"
 )
 
+// transitions is the order's state machine, and its only statement: the API, the saga and
+// the store's conditional updates all ask it.
 var transitions = map[OrderStatus][]OrderStatus{
 	StatusCreated:         {StatusConfirming, StatusExpired, StatusCanceled},
 	StatusConfirming:      {StatusPaid, StatusFailed, StatusNeedsAttention},
@@ -44,6 +46,22 @@ func CanTransition(from, to OrderStatus) bool {
 		}
 	}
 	return false
+}
+
+// orderStatuses is every status in a fixed order, so that what is derived from the
+// transitions (a SQL IN list, say) comes out the same every time.
+var orderStatuses = []OrderStatus{StatusCreated, StatusConfirming, StatusPaid, StatusFailed,
+	StatusCanceled, StatusPartialCanceled, StatusExpired, StatusNeedsAttention}
+
+// StatusesBefore lists the statuses from which an order may move to `to`.
+func StatusesBefore(to OrderStatus) []OrderStatus {
+	var from []OrderStatus
+	for _, s := range orderStatuses {
+		if CanTransition(s, to) {
+			from = append(from, s)
+		}
+	}
+	return from
 }
 
 // Terminal reports whether no confirm can ever change the order again.

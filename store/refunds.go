@@ -81,8 +81,9 @@ func (s *Store) CancelCreatedOrder(ctx context.Context, orderID, reason string, 
 	}
 	o, err := s.transition(ctx, orderID, change{
 		event: paysaga.EventOrderCanceled,
-		from:  []paysaga.OrderStatus{paysaga.StatusCreated},
-		to:    paysaga.StatusCanceled,
+		// A paid order is cancelled through a refund; this closes one never paid.
+		only: []paysaga.OrderStatus{paysaga.StatusCreated},
+		to:   paysaga.StatusCanceled,
 		// Only an order that never got as far as a payment was closed this way.
 		done: func(r orderRow) bool { return r.PaymentKey == nil },
 	}, ev)
