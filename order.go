@@ -64,6 +64,13 @@ func StatusesBefore(to OrderStatus) []OrderStatus {
 	return from
 }
 
+// PastConfirm reports whether the order's confirm ended with a payment that may since have
+// been refunded in part or in whole (PAID, PARTIAL_CANCELED, CANCELED). A CANCELED order may
+// also have been closed before any payment: its PaymentKey tells which.
+func (s OrderStatus) PastConfirm() bool {
+	return s == StatusPaid || s == StatusPartialCanceled || s == StatusCanceled
+}
+
 // Terminal reports whether no confirm can ever change the order again.
 func (s OrderStatus) Terminal() bool {
 	return len(transitions[s]) == 0

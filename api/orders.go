@@ -62,12 +62,9 @@ func viewOf(o paysaga.Order) orderView {
 	if o.FailureCode != "" {
 		v.Failure = &errorBody{Code: o.FailureCode, Message: o.FailureMessage}
 	}
-	switch o.Status {
-	case paysaga.StatusPaid, paysaga.StatusPartialCanceled, paysaga.StatusCanceled:
-		if o.PaymentKey != "" {
-			v.CanceledAmount = json.Number(o.CanceledAmount.String())
-			v.BalanceAmount = json.Number(o.Balance().String())
-		}
+	if o.Status.PastConfirm() && o.PaymentKey != "" {
+		v.CanceledAmount = json.Number(o.CanceledAmount.String())
+		v.BalanceAmount = json.Number(o.Balance().String())
 	}
 	return v
 }
@@ -307,15 +304,14 @@ func waitRanOut(err error) bool {
 // settled reports whether the order's confirm is already decided, and the answer if it
 // was a failure.
 func settled(o paysaga.Order) (bool, error) {
-	switch o.Status {
-	case paysaga.StatusPaid, paysaga.StatusPartialCanceled, paysaga.StatusCanceled:
-		if o.Status != paysaga.StatusPaid {
-			return true, paysaga.Errorf(paysaga.CodeOrderNotConfirmable, "order %s is %s", o.ID, o.Status)
-		}
+	switch {
+	case o.Status == paysaga.StatusPaid:
 		return true, nil
-	case paysaga.StatusFailed:
+	case o.Status.PastConfirm():
+		return true, paysaga.Errorf(paysaga.CodeOrderNotConfirmable, "order %s is %s", o.ID, o.Status)
+	case o.Status == paysaga.StatusFailed:
 		return true, &paysaga.Error{Code: o.FailureCode, Message: o.FailureMessage}
-	case paysaga.StatusExpired:
+	case o.Status == paysaga.StatusExpired:
 		return true, paysaga.Errorf(paysaga.CodeOrderNotConfirmable, "order %s expired", o.ID)
 	}
 	return false, nil
