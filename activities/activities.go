@@ -41,14 +41,10 @@ func (a *Activities) BeginConfirm(ctx context.Context, claim paysaga.ConfirmClai
 	if err != nil {
 		return paysaga.OrderFacts{}, classify(err)
 	}
-	if order.UserID != claim.UserID {
-		return paysaga.OrderFacts{}, classify(paysaga.Errorf(paysaga.CodeOrderNotFound, "order %s not found", claim.OrderID))
-	}
-	if !order.Amount.Equal(claim.Amount) {
-		return paysaga.OrderFacts{}, classify(paysaga.Errorf(paysaga.CodeAmountMismatch,
-			"amount %s does not match the order's %s", claim.Amount, order.Amount))
-	}
 	facts := order.Facts()
+	if err := paysaga.CheckClaim(facts, claim); err != nil {
+		return paysaga.OrderFacts{}, classify(err)
+	}
 	order, err = a.Store.BeginConfirm(ctx, claim.OrderID, claim.PaymentKey, paysaga.Evidence{Client: &claim, DB: &facts})
 	if err != nil {
 		return paysaga.OrderFacts{}, classify(err)

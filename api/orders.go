@@ -239,8 +239,8 @@ func (s *Server) confirmOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !order.Amount.Equal(claim.Amount) {
-		return paysaga.Errorf(paysaga.CodeAmountMismatch, "amount %s does not match the order", claim.Amount)
+	if err := paysaga.CheckClaim(order.Facts(), claim); err != nil {
+		return err
 	}
 	if order.PaymentKey != "" && order.PaymentKey != claim.PaymentKey {
 		return paysaga.Errorf(paysaga.CodePaymentKeyMismatch, "order %s is being paid with another paymentKey", order.ID)
