@@ -201,9 +201,17 @@ func ConfirmWorkflowID(orderID string) string { return "payment:" + orderID }
 
 // ValidOrderID reports whether s has the shape of an order ID Toss accepts.
 func ValidOrderID(s string) bool {
-	if len(s) < 6 || len(s) > 64 {
-		return false
-	}
+	return len(s) >= 6 && len(s) <= 64 && tossIdentifier(s)
+}
+
+// ValidPaymentKey accepts what Toss issues: 1–200 characters of A-Z a-z 0-9 - _. Anything
+// else cannot be a paymentKey, and it ends up in a Toss URL path.
+func ValidPaymentKey(k string) bool {
+	return k != "" && len(k) <= 200 && tossIdentifier(k)
+}
+
+// tossIdentifier reports whether s uses only the characters Toss allows in its IDs.
+func tossIdentifier(s string) bool {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
 			return false

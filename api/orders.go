@@ -286,7 +286,7 @@ func (s *Server) validConfirm(req confirmRequest) error {
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
 	case !paysaga.ValidOrderID(req.OrderID):
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field orderId: must be 6–64 of A-Z a-z 0-9 - _")
-	case !validPaymentKey(req.PaymentKey):
+	case !paysaga.ValidPaymentKey(req.PaymentKey):
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field paymentKey: must be 1–200 of A-Z a-z 0-9 - _")
 	}
 	return s.checkAmount("amount", req.Amount)

@@ -107,8 +107,8 @@ func getOrder(tx *gorm.DB, orderID string, forUpdate bool) (orderRow, error) {
 // a key another order holds is PAYMENT_KEY_ALREADY_USED. A retry with the same key finds
 // the order CONFIRMING with that key and returns it unchanged.
 func (s *Store) BeginConfirm(ctx context.Context, orderID, paymentKey string, ev paysaga.Evidence) (paysaga.Order, error) {
-	if paymentKey == "" || len(paymentKey) > 200 {
-		return paysaga.Order{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "paymentKey must be 1 to 200 characters")
+	if !paysaga.ValidPaymentKey(paymentKey) {
+		return paysaga.Order{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "paymentKey must be 1 to 200 of A-Z a-z 0-9 - _")
 	}
 	o, err := s.transition(ctx, orderID, change{
 		event: paysaga.EventBeginConfirm,
