@@ -9,7 +9,6 @@ import (
 
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/activities"
-	"github.com/paysaga/paysaga/store"
 )
 
 // RefundWorkflowID names a refund's execution. key is the request's identity: derived from
@@ -20,7 +19,7 @@ func RefundWorkflowID(orderID, key string) string { return "refund:" + orderID +
 // RefundResult is the order after the refund, and the refund as recorded.
 type RefundResult struct {
 	Order  paysaga.Order
-	Refund store.Refund
+	Refund paysaga.Refund
 }
 
 // RefundPayment gives back part or all of a paid order's payment, with the care of the
@@ -28,9 +27,9 @@ type RefundResult struct {
 // and the balance the server expects, read the payment back when the answer is not clear,
 // then record what happened. A refund Toss did not make changes nothing but the refund's
 // own row; one whose outcome cannot be read parks the order as NEEDS_ATTENTION.
-func RefundPayment(ctx workflow.Context, req store.RefundRequest) (RefundResult, error) {
+func RefundPayment(ctx workflow.Context, req paysaga.RefundRequest) (RefundResult, error) {
 	logger := workflow.GetLogger(ctx)
-	var refund store.Refund
+	var refund paysaga.Refund
 	// A refused request (not refundable, more than the balance, another refund in flight)
 	// wrote nothing: the caller is told why.
 	if err := workflow.ExecuteLocalActivity(beforeCharge.on(ctx), acts.BeginRefund, req).Get(ctx, &refund); err != nil {
@@ -71,7 +70,7 @@ func RefundPayment(ctx workflow.Context, req store.RefundRequest) (RefundResult,
 			return RefundResult{}, err
 		}
 	}
-	refund.Status, refund.TransactionKey = store.RefundDone, outcome.TransactionKey
+	refund.Status, refund.TransactionKey = paysaga.RefundDone, outcome.TransactionKey
 	logger.Info("refunded", "orderId", refund.OrderID, "amount", refund.Amount.String(), "status", string(order.Status))
 	return RefundResult{Order: order, Refund: refund}, nil
 }
@@ -85,7 +84,7 @@ func (e *refundRefused) Error() string { return e.code + ": " + e.message }
 // and resolves every failure by reading the payment back: after an unknown outcome to find
 // the refund if it happened, after a refusal to learn whether Toss's balance is still the
 // one the server knows (NOT_MATCHES_REFUNDABLE_AMOUNT: someone refunded elsewhere).
-func cancelAtToss(ctx workflow.Context, refund store.Refund) (activities.RefundOutcome, error) {
+func cancelAtToss(ctx workflow.Context, refund paysaga.Refund) (activities.RefundOutcome, error) {
 	var outcome activities.RefundOutcome
 	err := workflow.ExecuteActivity(tossRefund.on(ctx), acts.CancelAtToss, refund).Get(ctx, &outcome)
 	if err == nil {
@@ -110,7 +109,7 @@ func cancelAtToss(ctx workflow.Context, refund store.Refund) (activities.RefundO
 // parkRefund marks the order NEEDS_ATTENTION: money may have moved without the order
 // knowing. The refund's row stays REQUESTED, which blocks further refunds of the order until
 // a person (or reconciliation) settles it.
-func parkRefund(ctx workflow.Context, refund store.Refund, code, message string) error {
+func parkRefund(ctx workflow.Context, refund paysaga.Refund, code, message string) error {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	in := activities.FailInput{OrderID: refund.OrderID, Code: paysaga.CodeRefundUnresolved, Message: message,
 		Evidence: paysaga.Evidence{Code: code, Note: fmt.Sprintf("refund %d of %s: %s", refund.Seq, refund.Amount, message)}}
