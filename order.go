@@ -219,3 +219,10 @@ func tossIdentifier(s string) bool {
 	}
 	return true
 }
+
+// OrderFilter selects orders for an operator's listing or a reconciliation. An empty field
+// selects everything.
+type OrderFilter struct {
+	ProductIDs []int64
+	Statuses   []OrderStatus
+}

@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/paysaga/paysaga"
-	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/toss"
 )
 
@@ -73,7 +72,7 @@ func (r *Reconciler) FindDiscrepancies(ctx context.Context, in ReconcileInput) (
 	scan.WindowEnd, scan.WindowStart = scan.StartedAt.Truncate(time.Second).Add(time.Second), scan.StartedAt.Add(-in.Window)
 	seen := map[string]bool{}
 
-	confirming, err := st.ListOrders(ctx, store.OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}})
+	confirming, err := st.ListOrders(ctx, paysaga.OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}})
 	if err != nil {
 		return scan, err
 	}
