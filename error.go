@@ -27,10 +27,13 @@ const (
 	CodeInternal              = "INTERNAL"
 
 	// Refunds and client idempotency.
-	CodeOrderNotCancelable          = "ORDER_NOT_CANCELABLE"
-	CodeCancelAmountExceedsBalance  = "CANCEL_AMOUNT_EXCEEDS_BALANCE"
-	CodeRefundInProgress            = "REFUND_IN_PROGRESS"
-	CodeRefundUnresolved            = "REFUND_UNRESOLVED"
+	CodeOrderNotCancelable         = "ORDER_NOT_CANCELABLE"
+	CodeCancelAmountExceedsBalance = "CANCEL_AMOUNT_EXCEEDS_BALANCE"
+	CodeRefundInProgress           = "REFUND_IN_PROGRESS"
+	CodeRefundUnresolved           = "REFUND_UNRESOLVED"
+	// CodeRefundNotMade is a refund whose outcome was unknown and that Toss shows no trace
+	// of when read back: the balance is where it was, so nothing was refunded.
+	CodeRefundNotMade               = "REFUND_NOT_MADE"
 	CodeIdempotencyKeyReused        = "IDEMPOTENCY_KEY_REUSED"
 	CodeIdempotentRequestInProgress = "IDEMPOTENT_REQUEST_IN_PROGRESS"
 )

@@ -26,6 +26,8 @@ const (
 	StatusNeedsAttention OrderStatus = "NEEDS_ATTENTION"
 )
 
+// transitions is the order's state machine, and its only statement: the API, the saga and
+// the store's conditional updates all ask it.
 var transitions = map[OrderStatus][]OrderStatus{
 	StatusCreated:         {StatusConfirming, StatusExpired, StatusCanceled},
 	StatusConfirming:      {StatusPaid, StatusFailed, StatusNeedsAttention},
@@ -44,6 +46,29 @@ func CanTransition(from, to OrderStatus) bool {
 		}
 	}
 	return false
+}
+
+// orderStatuses is every status in a fixed order, so that what is derived from the
+// transitions (a SQL IN list, say) comes out the same every time.
+var orderStatuses = []OrderStatus{StatusCreated, StatusConfirming, StatusPaid, StatusFailed,
+	StatusCanceled, StatusPartialCanceled, StatusExpired, StatusNeedsAttention}
+
+// StatusesBefore lists the statuses from which an order may move to `to`.
+func StatusesBefore(to OrderStatus) []OrderStatus {
+	var from []OrderStatus
+	for _, s := range orderStatuses {
+		if CanTransition(s, to) {
+			from = append(from, s)
+		}
+	}
+	return from
+}
+
+// PastConfirm reports whether the order's confirm ended with a payment that may since have
+// been refunded in part or in whole (PAID, PARTIAL_CANCELED, CANCELED). A CANCELED order may
+// also have been closed before any payment: its PaymentKey tells which.
+func (s OrderStatus) PastConfirm() bool {
+	return s == StatusPaid || s == StatusPartialCanceled || s == StatusCanceled
 }
 
 // Terminal reports whether no confirm can ever change the order again.
@@ -176,13 +201,28 @@ func ConfirmWorkflowID(orderID string) string { return "payment:" + orderID }
 
 // ValidOrderID reports whether s has the shape of an order ID Toss accepts.
 func ValidOrderID(s string) bool {
-	if len(s) < 6 || len(s) > 64 {
-		return false
-	}
+	return len(s) >= 6 && len(s) <= 64 && tossIdentifier(s)
+}
+
+// ValidPaymentKey accepts what Toss issues: 1–200 characters of A-Z a-z 0-9 - _. Anything
+// else cannot be a paymentKey, and it ends up in a Toss URL path.
+func ValidPaymentKey(k string) bool {
+	return k != "" && len(k) <= 200 && tossIdentifier(k)
+}
+
+// tossIdentifier reports whether s uses only the characters Toss allows in its IDs.
+func tossIdentifier(s string) bool {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
 			return false
 		}
 	}
 	return true
+}
+
+// OrderFilter selects orders for an operator's listing or a reconciliation. An empty field
+// selects everything.
+type OrderFilter struct {
+	ProductIDs []int64
+	Statuses   []OrderStatus
 }

@@ -43,7 +43,7 @@ type PaymentFacts struct {
 	ApprovedAt  *time.Time      `json:"approvedAt,omitempty"`
 }
 
-// VerifyBeforeConfirm is the three-way check of the original write-up, run before money
+// VerifyBeforeConfirm is the three-way check (client, database, Toss), run before money
 // moves: the customer has authenticated (IN_PROGRESS) exactly this payment for exactly this
 // order and amount. Confirming anything else would charge the wrong sum or attach someone
 // else's payment to the order.
@@ -72,10 +72,24 @@ func VerifyAfterConfirm(order OrderFacts, claim ConfirmClaim, toss PaymentFacts)
 	return verifyAgreement(order, claim, toss)
 }
 
-func verifyAgreement(order OrderFacts, claim ConfirmClaim, toss PaymentFacts) error {
+// CheckClaim is the database's side of a confirm, decided before Toss is asked: the order
+// is the claimant's, and the amount is the order's. The API answers with it before it
+// starts the saga, and the saga's first step asks it again: a workflow does not trust
+// whoever started it.
+func CheckClaim(order OrderFacts, claim ConfirmClaim) error {
 	// Ownership reads as "not found" so that probing order IDs tells nothing.
 	if claim.UserID != order.UserID {
 		return Errorf(CodeOrderNotFound, "order %s not found", claim.OrderID)
+	}
+	if !claim.Amount.Equal(order.Amount) {
+		return Errorf(CodeAmountMismatch, "amount %s does not match the order's %s", claim.Amount, order.Amount)
+	}
+	return nil
+}
+
+func verifyAgreement(order OrderFacts, claim ConfirmClaim, toss PaymentFacts) error {
+	if claim.UserID != order.UserID {
+		return CheckClaim(order, claim)
 	}
 	if claim.OrderID != order.OrderID || toss.OrderID != order.OrderID {
 		return Errorf(CodeOrderIDMismatch, "order ID differs between request, Toss and the order")

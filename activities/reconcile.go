@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/paysaga/paysaga"
-	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/toss"
 )
 
@@ -73,7 +72,7 @@ func (r *Reconciler) FindDiscrepancies(ctx context.Context, in ReconcileInput) (
 	scan.WindowEnd, scan.WindowStart = scan.StartedAt.Truncate(time.Second).Add(time.Second), scan.StartedAt.Add(-in.Window)
 	seen := map[string]bool{}
 
-	confirming, err := st.ListOrders(ctx, store.OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}})
+	confirming, err := st.ListOrders(ctx, paysaga.OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}})
 	if err != nil {
 		return scan, err
 	}
@@ -190,9 +189,9 @@ const CodeReconciledNotApproved = "RECONCILED_NOT_APPROVED"
 // SettleFinding settles one difference through the saga's own verified steps, reading Toss
 // again first (the scan may be minutes old). Each step it takes is idempotent, so a retry
 // after a crash finishes the job. What it cannot settle becomes NEEDS_ATTENTION.
-func (r *Reconciler) SettleFinding(ctx context.Context, f Finding) (store.ReconcileItem, error) {
+func (r *Reconciler) SettleFinding(ctx context.Context, f Finding) (paysaga.ReconcileItem, error) {
 	defer heartbeatDuringCall(ctx)()
-	item := store.ReconcileItem{OrderID: f.OrderID, PaymentKey: f.PaymentKey, Finding: f.Kind, DBStatus: f.DBStatus, TossStatus: f.TossStatus}
+	item := paysaga.ReconcileItem{OrderID: f.OrderID, PaymentKey: f.PaymentKey, Finding: f.Kind, DBStatus: f.DBStatus, TossStatus: f.TossStatus}
 	var p *toss.Payment
 	p, err := r.Acts.Toss.GetPaymentByOrderID(ctx, f.OrderID)
 	var te *toss.Error
@@ -212,14 +211,14 @@ func (r *Reconciler) SettleFinding(ctx context.Context, f Finding) (store.Reconc
 	case FindingDoneNotPaid:
 		return r.settleDoneNotPaid(ctx, item, p)
 	}
-	item.Action, item.Note = store.ActionNeedsAttention, "unknown finding"
+	item.Action, item.Note = paysaga.ActionNeedsAttention, "unknown finding"
 	return item, nil
 }
 
 // settleStranded finishes a confirm whose workflow is gone, as the saga would have: an
 // approval that verifies is recorded (PAID), one that does not is parked, and a payment
 // Toss never approved fails the order and gives its stock back.
-func (r *Reconciler) settleStranded(ctx context.Context, item store.ReconcileItem, p *toss.Payment) (store.ReconcileItem, error) {
+func (r *Reconciler) settleStranded(ctx context.Context, item paysaga.ReconcileItem, p *toss.Payment) (paysaga.ReconcileItem, error) {
 	st := r.Acts.Store
 	order, err := st.GetOrder(ctx, item.OrderID)
 	if err != nil {
@@ -274,7 +273,7 @@ func (r *Reconciler) settleStranded(ctx context.Context, item store.ReconcileIte
 // settleTossCancel records refunds made at Toss's console on the order. Stock policy, the
 // same as for the service's own refunds: a cancel of the whole payment gives the stock back,
 // a partial one does not.
-func (r *Reconciler) settleTossCancel(ctx context.Context, item store.ReconcileItem, p *toss.Payment) (store.ReconcileItem, error) {
+func (r *Reconciler) settleTossCancel(ctx context.Context, item paysaga.ReconcileItem, p *toss.Payment) (paysaga.ReconcileItem, error) {
 	if p == nil {
 		return r.park(ctx, item, paysaga.CodeRefundUnresolved, "Toss no longer shows the payment", paysaga.Evidence{})
 	}
@@ -303,10 +302,10 @@ func (r *Reconciler) settleTossCancel(ctx context.Context, item store.ReconcileI
 // payment (FAILED, EXPIRED, CANCELED): such an order can no longer become PAID, so the
 // charge is cancelled through the saga's own compensation. A payment for an order the
 // store does not know is left to a person.
-func (r *Reconciler) settleDoneNotPaid(ctx context.Context, item store.ReconcileItem, p *toss.Payment) (store.ReconcileItem, error) {
+func (r *Reconciler) settleDoneNotPaid(ctx context.Context, item paysaga.ReconcileItem, p *toss.Payment) (paysaga.ReconcileItem, error) {
 	order, err := r.Acts.Store.GetOrder(ctx, item.OrderID)
 	if paysaga.ErrorCode(err) == paysaga.CodeOrderNotFound {
-		item.Action, item.Note = store.ActionNeedsAttention, "Toss holds a payment for an order this service does not know"
+		item.Action, item.Note = paysaga.ActionNeedsAttention, "Toss holds a payment for an order this service does not know"
 		return item, nil
 	}
 	if err != nil {
@@ -339,13 +338,13 @@ func (r *Reconciler) settleDoneNotPaid(ctx context.Context, item store.Reconcile
 
 // park marks the order NEEDS_ATTENTION (when its state allows) and reports the item as
 // unsettled.
-func (r *Reconciler) park(ctx context.Context, item store.ReconcileItem, code, message string, ev paysaga.Evidence) (store.ReconcileItem, error) {
+func (r *Reconciler) park(ctx context.Context, item paysaga.ReconcileItem, code, message string, ev paysaga.Evidence) (paysaga.ReconcileItem, error) {
 	ev.Code = code
 	if _, err := r.Acts.Store.MarkNeedsAttention(ctx, item.OrderID, code, message, ev); err != nil &&
 		paysaga.ErrorCode(err) != paysaga.CodeOrderNotConfirmable {
 		return item, err
 	}
-	item.Action, item.Note = store.ActionNeedsAttention, code+": "+message
+	item.Action, item.Note = paysaga.ActionNeedsAttention, code+": "+message
 	return item, nil
 }
 
@@ -353,12 +352,12 @@ func (r *Reconciler) park(ctx context.Context, item store.ReconcileItem, code, m
 type RecordReconciliationInput struct {
 	RunID string
 	Scan  ReconcileScan
-	Items []store.ReconcileItem
+	Items []paysaga.ReconcileItem
 }
 
 // RecordReconciliation stores the run's report.
-func (r *Reconciler) RecordReconciliation(ctx context.Context, in RecordReconciliationInput) (store.ReconcileRun, error) {
-	run, err := r.Acts.Store.RecordReconciliation(ctx, store.ReconcileRun{
+func (r *Reconciler) RecordReconciliation(ctx context.Context, in RecordReconciliationInput) (paysaga.ReconcileRun, error) {
+	run, err := r.Acts.Store.RecordReconciliation(ctx, paysaga.ReconcileRun{
 		RunID: in.RunID, WindowStart: in.Scan.WindowStart, WindowEnd: in.Scan.WindowEnd,
 		Checked: in.Scan.Checked, StartedAt: in.Scan.StartedAt,
 	}, in.Items)

@@ -9,14 +9,13 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/paysaga/paysaga"
-	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/toss"
 )
 
 // BeginRefund records the refund request against the order's balance. Refusals (the order
 // is not refundable, the amount exceeds the balance, another refund is in flight) are
 // non-retryable with their domain code.
-func (a *Activities) BeginRefund(ctx context.Context, req store.RefundRequest) (store.Refund, error) {
+func (a *Activities) BeginRefund(ctx context.Context, req paysaga.RefundRequest) (paysaga.Refund, error) {
 	r, err := a.Store.BeginRefund(ctx, req)
 	return r, classify(err)
 }
@@ -39,7 +38,7 @@ func RefundIdempotencyKey(orderID string, seq int) string {
 // balance the server expects: if Toss's balance differs (the refund was already made, or
 // someone refunded from Toss's console) Toss refuses with NOT_MATCHES_REFUNDABLE_AMOUNT
 // instead of refunding twice. Unknown outcomes stay retryable with the same key.
-func (a *Activities) CancelAtToss(ctx context.Context, r store.Refund) (RefundOutcome, error) {
+func (a *Activities) CancelAtToss(ctx context.Context, r paysaga.Refund) (RefundOutcome, error) {
 	defer heartbeatDuringCall(ctx)()
 	amount, balance := r.Amount, r.BalanceBefore
 	p, err := a.Toss.Cancel(ctx, r.PaymentKey, toss.CancelRequest{
@@ -62,7 +61,7 @@ func (a *Activities) CancelAtToss(ctx context.Context, r store.Refund) (RefundOu
 // definite refusal: Toss replays the first answer to a key, so a refusal means this key's
 // cancel was not made, and any change of balance is someone else's doing.
 type ReadBackInput struct {
-	Refund  store.Refund
+	Refund  paysaga.Refund
 	Refused bool
 }
 
@@ -85,19 +84,16 @@ func (a *Activities) ReadBackRefund(ctx context.Context, in ReadBackInput) (Refu
 	}
 	if p.BalanceAmount.Equal(r.BalanceBefore) {
 		return RefundOutcome{}, temporal.NewNonRetryableApplicationError(
-			"Toss shows no refund: the balance is unchanged", CodeRefundNotMade, nil)
+			"Toss shows no refund: the balance is unchanged", paysaga.CodeRefundNotMade, nil)
 	}
 	return RefundOutcome{}, temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("Toss's balance is %s; the server expected %s before this refund of %s", p.BalanceAmount, r.BalanceBefore, r.Amount),
 		paysaga.CodeRefundUnresolved, nil)
 }
 
-// CodeRefundNotMade is the read-back's answer when Toss holds no trace of the refund.
-const CodeRefundNotMade = "REFUND_NOT_MADE"
-
 // refundIn finds r in the payment: Toss's balance is r's expected balance after it, and the
 // newest cancel entry is of r's amount and left that balance.
-func refundIn(p *toss.Payment, r store.Refund) (RefundOutcome, bool) {
+func refundIn(p *toss.Payment, r paysaga.Refund) (RefundOutcome, bool) {
 	after := r.BalanceBefore.Sub(r.Amount)
 	if !p.BalanceAmount.Equal(after) || len(p.Cancels) == 0 {
 		return RefundOutcome{}, false
@@ -111,7 +107,7 @@ func refundIn(p *toss.Payment, r store.Refund) (RefundOutcome, bool) {
 
 // CompleteRefundInput is a refund Toss made.
 type CompleteRefundInput struct {
-	Refund  store.Refund
+	Refund  paysaga.Refund
 	Outcome RefundOutcome
 }
 
@@ -126,7 +122,7 @@ func (a *Activities) CompleteRefund(ctx context.Context, in CompleteRefundInput)
 
 // FailRefundInput is a refund Toss refused.
 type FailRefundInput struct {
-	Refund  store.Refund
+	Refund  paysaga.Refund
 	Code    string
 	Message string
 	Toss    *paysaga.PaymentFacts

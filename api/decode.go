@@ -153,20 +153,6 @@ func (s *Server) checkAmount(field string, a amount) error {
 	return nil
 }
 
-// validPaymentKey accepts what Toss issues: 1–200 characters of A-Z a-z 0-9 - _. Anything
-// else cannot be a paymentKey, and it ends up in a Toss URL path.
-func validPaymentKey(k string) bool {
-	if k == "" || len(k) > 200 {
-		return false
-	}
-	for _, r := range k {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // quoteField makes a client-chosen field name safe to echo: valid UTF-8 and short, so an
 // error message can neither carry garbage nor grow with the request.
 func quoteField(name string) string {

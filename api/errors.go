@@ -49,7 +49,7 @@ var statusOf = map[string]int{
 	paysaga.CodeRefundUnresolved:            http.StatusBadGateway,
 	paysaga.CodeIdempotencyKeyReused:        http.StatusUnprocessableEntity,
 	paysaga.CodeIdempotentRequestInProgress: http.StatusConflict,
-	"REFUND_NOT_MADE":                       http.StatusBadGateway,
+	paysaga.CodeRefundNotMade:               http.StatusBadGateway,
 	CodeReconciliationNotFound:              http.StatusNotFound,
 	// Toss's refusals of a refund: the payment's state at Toss does not allow it.
 	"NOT_CANCELABLE_PAYMENT":        http.StatusConflict,

@@ -73,7 +73,7 @@ func FuzzDecodeConfirmRequest(f *testing.F) {
 			return
 		}
 		// Whatever got through is exactly what the rest of the flow may rely on.
-		if !paysaga.ValidOrderID(req.OrderID) || !validPaymentKey(req.PaymentKey) || req.UserID < 0 {
+		if !paysaga.ValidOrderID(req.OrderID) || !paysaga.ValidPaymentKey(req.PaymentKey) || req.UserID < 0 {
 			t.Fatalf("accepted %q: %+v", body, req)
 		}
 		if !req.Amount.set || !req.Amount.IsPositive() || !req.Amount.IsInteger() || req.Amount.GreaterThan(DefaultMaxAmount) {

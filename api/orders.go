@@ -62,12 +62,9 @@ func viewOf(o paysaga.Order) orderView {
 	if o.FailureCode != "" {
 		v.Failure = &errorBody{Code: o.FailureCode, Message: o.FailureMessage}
 	}
-	switch o.Status {
-	case paysaga.StatusPaid, paysaga.StatusPartialCanceled, paysaga.StatusCanceled:
-		if o.PaymentKey != "" {
-			v.CanceledAmount = json.Number(o.CanceledAmount.String())
-			v.BalanceAmount = json.Number(o.Balance().String())
-		}
+	if o.Status.PastConfirm() && o.PaymentKey != "" {
+		v.CanceledAmount = json.Number(o.CanceledAmount.String())
+		v.BalanceAmount = json.Number(o.Balance().String())
 	}
 	return v
 }
@@ -219,8 +216,9 @@ type confirmRequest struct {
 	Amount     amount `json:"amount"`
 }
 
-// confirmOrder is step 7: check the cheap things here, then hand the order to its saga and
-// wait a few seconds for the outcome. A second request for the same order attaches to the
+// confirmOrder answers the success page, which the payment window redirected to: check
+// the cheap things here, then hand the order to its saga and wait a few seconds for the
+// outcome. A second request for the same order attaches to the
 // same saga, so a double click or a refresh can never confirm twice.
 func (s *Server) confirmOrder(c echo.Context) error {
 	var req confirmRequest
@@ -241,8 +239,8 @@ func (s *Server) confirmOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !order.Amount.Equal(claim.Amount) {
-		return paysaga.Errorf(paysaga.CodeAmountMismatch, "amount %s does not match the order", claim.Amount)
+	if err := paysaga.CheckClaim(order.Facts(), claim); err != nil {
+		return err
 	}
 	if order.PaymentKey != "" && order.PaymentKey != claim.PaymentKey {
 		return paysaga.Errorf(paysaga.CodePaymentKeyMismatch, "order %s is being paid with another paymentKey", order.ID)
@@ -288,7 +286,7 @@ func (s *Server) validConfirm(req confirmRequest) error {
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
 	case !paysaga.ValidOrderID(req.OrderID):
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field orderId: must be 6–64 of A-Z a-z 0-9 - _")
-	case !validPaymentKey(req.PaymentKey):
+	case !paysaga.ValidPaymentKey(req.PaymentKey):
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field paymentKey: must be 1–200 of A-Z a-z 0-9 - _")
 	}
 	return s.checkAmount("amount", req.Amount)
@@ -306,15 +304,14 @@ func waitRanOut(err error) bool {
 // settled reports whether the order's confirm is already decided, and the answer if it
 // was a failure.
 func settled(o paysaga.Order) (bool, error) {
-	switch o.Status {
-	case paysaga.StatusPaid, paysaga.StatusPartialCanceled, paysaga.StatusCanceled:
-		if o.Status != paysaga.StatusPaid {
-			return true, paysaga.Errorf(paysaga.CodeOrderNotConfirmable, "order %s is %s", o.ID, o.Status)
-		}
+	switch {
+	case o.Status == paysaga.StatusPaid:
 		return true, nil
-	case paysaga.StatusFailed:
+	case o.Status.PastConfirm():
+		return true, paysaga.Errorf(paysaga.CodeOrderNotConfirmable, "order %s is %s", o.ID, o.Status)
+	case o.Status == paysaga.StatusFailed:
 		return true, &paysaga.Error{Code: o.FailureCode, Message: o.FailureMessage}
-	case paysaga.StatusExpired:
+	case o.Status == paysaga.StatusExpired:
 		return true, paysaga.Errorf(paysaga.CodeOrderNotConfirmable, "order %s expired", o.ID)
 	}
 	return false, nil

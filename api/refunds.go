@@ -174,7 +174,7 @@ func (s *Server) cancel(ctx context.Context, who canceller, orderID string, req 
 	if req.CancelAmount.set && req.CancelAmount.GreaterThan(order.Balance()) {
 		return 0, nil, paysaga.Errorf(paysaga.CodeCancelAmountExceedsBalance, "cancelAmount %s exceeds the balance %s", req.CancelAmount.Decimal, order.Balance())
 	}
-	refundReq := store.RefundRequest{OrderID: orderID, Reason: req.CancelReason, RequestedBy: who.scope()}
+	refundReq := paysaga.RefundRequest{OrderID: orderID, Reason: req.CancelReason, RequestedBy: who.scope()}
 	if req.CancelAmount.set {
 		a := req.CancelAmount.Decimal
 		refundReq.Amount = &a
@@ -211,7 +211,7 @@ func (s *Server) awaitRefund(ctx context.Context, run client.WorkflowRun, order 
 
 // startRefund starts the refund's workflow, or joins it: a retry of the same request (same
 // Idempotency-Key) finds the execution the first one started, running or finished.
-func (s *Server) startRefund(ctx context.Context, req store.RefundRequest) (client.WorkflowRun, error) {
+func (s *Server) startRefund(ctx context.Context, req paysaga.RefundRequest) (client.WorkflowRun, error) {
 	opts := client.StartWorkflowOptions{
 		ID:                       req.RequestID,
 		TaskQueue:                workflows.TaskQueue,

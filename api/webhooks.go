@@ -87,7 +87,7 @@ func (s *Server) tossWebhook(c echo.Context) error {
 	if err := json.Unmarshal(ev.Data, &hint); err != nil || len(ev.Data) == 0 {
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field data: must be a payment object")
 	}
-	if !validPaymentKey(hint.PaymentKey) {
+	if !paysaga.ValidPaymentKey(hint.PaymentKey) {
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field data.paymentKey: must be 1–200 of A-Z a-z 0-9 - _")
 	}
 	if s.cfg.Toss == nil {

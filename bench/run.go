@@ -19,7 +19,6 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/paysaga/paysaga"
-	"github.com/paysaga/paysaga/store"
 )
 
 // Systems under test.
@@ -479,7 +478,7 @@ func audit(ctx context.Context, s *benchStack, spec runSpec, products []product,
 		}
 		taken += p.Stock - now.Stock
 	}
-	orders, err := s.Store.ListOrders(ctx, store.OrderFilter{ProductIDs: ids})
+	orders, err := s.Store.ListOrders(ctx, paysaga.OrderFilter{ProductIDs: ids})
 	if err != nil {
 		return "list orders: " + err.Error()
 	}

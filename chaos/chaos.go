@@ -522,7 +522,7 @@ func (r *run) watchStock(ctx context.Context) {
 func (r *run) sweepFaults(ctx context.Context) {
 	for sleep(ctx, time.Second) == nil {
 		mark := r.faults.mark() // orders armed after this may not be in the list below yet
-		open, err := r.store.ListOrders(ctx, store.OrderFilter{
+		open, err := r.store.ListOrders(ctx, paysaga.OrderFilter{
 			ProductIDs: r.productIDs(),
 			Statuses:   []paysaga.OrderStatus{paysaga.StatusCreated, paysaga.StatusConfirming},
 		})

@@ -151,7 +151,7 @@ func (r *run) describeSaga(ctx context.Context, orderID string) (saga, error) {
 
 // orders returns the run's orders by ID.
 func (r *run) orders(ctx context.Context) (map[string]paysaga.Order, error) {
-	list, err := r.store.ListOrders(ctx, store.OrderFilter{ProductIDs: r.productIDs()})
+	list, err := r.store.ListOrders(ctx, paysaga.OrderFilter{ProductIDs: r.productIDs()})
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/activities"
-	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/workflows"
 )
 
@@ -44,7 +43,7 @@ func (c *checkout) strand(o order, paymentKey string) {
 	}
 }
 
-func (c *checkout) reconcile() store.ReconcileRun {
+func (c *checkout) reconcile() paysaga.ReconcileRun {
 	c.t.Helper()
 	ctx := context.Background()
 	run, err := c.stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -58,7 +57,7 @@ func (c *checkout) reconcile() store.ReconcileRun {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	var res store.ReconcileRun
+	var res paysaga.ReconcileRun
 	if err := run.Get(ctx, &res); err != nil {
 		c.t.Fatalf("reconcile: %v", err)
 	}

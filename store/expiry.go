@@ -23,7 +23,6 @@ func (s *Store) ExpireOrders(ctx context.Context, cutoff time.Time, limit int) (
 	for _, id := range ids {
 		_, err := s.transition(ctx, id, change{
 			event: paysaga.EventOrderExpired,
-			from:  []paysaga.OrderStatus{paysaga.StatusCreated},
 			to:    paysaga.StatusExpired,
 		}, paysaga.Evidence{Note: "not paid within the order expiry", Extra: map[string]any{"createdBefore": cutoff.UTC().Format(time.RFC3339)}})
 		if paysaga.ErrorCode(err) == paysaga.CodeOrderNotConfirmable {

@@ -9,14 +9,8 @@ import (
 // Read-only views for audits and for the chaos run's invariant checks: what the orders and
 // the stock look like as a whole, not one order at a time.
 
-// OrderFilter selects orders for ListOrders. An empty field selects everything.
-type OrderFilter struct {
-	ProductIDs []int64
-	Statuses   []paysaga.OrderStatus
-}
-
 // ListOrders returns the orders that match f, oldest first.
-func (s *Store) ListOrders(ctx context.Context, f OrderFilter) ([]paysaga.Order, error) {
+func (s *Store) ListOrders(ctx context.Context, f paysaga.OrderFilter) ([]paysaga.Order, error) {
 	q := s.db.WithContext(ctx).Model(&orderRow{})
 	if len(f.ProductIDs) > 0 {
 		q = q.Where("product_id IN ?", f.ProductIDs)

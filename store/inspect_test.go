@@ -29,14 +29,14 @@ func TestListOrders_FiltersByProductAndStatus(t *testing.T) {
 		}
 		cases := []struct {
 			name string
-			f    OrderFilter
+			f    paysaga.OrderFilter
 			want []paysaga.Order
 		}{
-			{"everything", OrderFilter{}, []paysaga.Order{created, confirmingOrder, other}},
-			{"one product", OrderFilter{ProductIDs: []int64{p1.ID}}, []paysaga.Order{created, confirmingOrder}},
-			{"one status", OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}}, []paysaga.Order{confirmingOrder}},
-			{"product and status", OrderFilter{ProductIDs: []int64{p2.ID}, Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}}, nil},
-			{"two statuses", OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusCreated, paysaga.StatusConfirming}}, []paysaga.Order{created, confirmingOrder, other}},
+			{"everything", paysaga.OrderFilter{}, []paysaga.Order{created, confirmingOrder, other}},
+			{"one product", paysaga.OrderFilter{ProductIDs: []int64{p1.ID}}, []paysaga.Order{created, confirmingOrder}},
+			{"one status", paysaga.OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}}, []paysaga.Order{confirmingOrder}},
+			{"product and status", paysaga.OrderFilter{ProductIDs: []int64{p2.ID}, Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}}, nil},
+			{"two statuses", paysaga.OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusCreated, paysaga.StatusConfirming}}, []paysaga.Order{created, confirmingOrder, other}},
 		}
 		for _, c := range cases {
 			got, err := s.ListOrders(ctx, c.f)
@@ -47,7 +47,7 @@ func TestListOrders_FiltersByProductAndStatus(t *testing.T) {
 				t.Errorf("%s: got %s, want %s", c.name, ids(got), ids(c.want))
 			}
 		}
-		got, err := s.ListOrders(ctx, OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}})
+		got, err := s.ListOrders(ctx, paysaga.OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusConfirming}})
 		if err != nil || len(got) != 1 || got[0].PaymentKey != confirmingOrder.PaymentKey || got[0].Quantity != 2 {
 			t.Fatalf("listed order does not carry its columns: %+v, %v", got, err)
 		}

@@ -107,12 +107,11 @@ func getOrder(tx *gorm.DB, orderID string, forUpdate bool) (orderRow, error) {
 // a key another order holds is PAYMENT_KEY_ALREADY_USED. A retry with the same key finds
 // the order CONFIRMING with that key and returns it unchanged.
 func (s *Store) BeginConfirm(ctx context.Context, orderID, paymentKey string, ev paysaga.Evidence) (paysaga.Order, error) {
-	if paymentKey == "" || len(paymentKey) > 200 {
-		return paysaga.Order{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "paymentKey must be 1 to 200 characters")
+	if !paysaga.ValidPaymentKey(paymentKey) {
+		return paysaga.Order{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "paymentKey must be 1 to 200 of A-Z a-z 0-9 - _")
 	}
 	o, err := s.transition(ctx, orderID, change{
 		event: paysaga.EventBeginConfirm,
-		from:  []paysaga.OrderStatus{paysaga.StatusCreated},
 		to:    paysaga.StatusConfirming,
 		set:   map[string]any{"payment_key": paymentKey},
 		done:  func(r orderRow) bool { return r.PaymentKey != nil && *r.PaymentKey == paymentKey },
@@ -143,7 +142,6 @@ func (s *Store) CompletePayment(ctx context.Context, orderID string, toss paysag
 	}
 	o, err := s.transition(ctx, orderID, change{
 		event: paysaga.EventPaid,
-		from:  []paysaga.OrderStatus{paysaga.StatusConfirming, paysaga.StatusNeedsAttention},
 		to:    paysaga.StatusPaid,
 		set: map[string]any{
 			"method": toss.Method, "approved_at": approvedAt,
@@ -161,7 +159,6 @@ func (s *Store) CompletePayment(ctx context.Context, orderID string, toss paysag
 func (s *Store) FailPayment(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error) {
 	o, err := s.transition(ctx, orderID, change{
 		event: paysaga.EventFailed,
-		from:  []paysaga.OrderStatus{paysaga.StatusConfirming, paysaga.StatusNeedsAttention},
 		to:    paysaga.StatusFailed,
 		set:   map[string]any{"failure_code": code, "failure_message": message},
 	}, ev)
@@ -177,7 +174,6 @@ func (s *Store) FailPayment(ctx context.Context, orderID, code, message string, 
 func (s *Store) MarkNeedsAttention(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error) {
 	o, err := s.transition(ctx, orderID, change{
 		event: paysaga.EventNeedsAttention,
-		from:  []paysaga.OrderStatus{paysaga.StatusConfirming, paysaga.StatusPaid, paysaga.StatusPartialCanceled},
 		to:    paysaga.StatusNeedsAttention,
 		set:   map[string]any{"failure_code": code, "failure_message": message},
 	}, ev)
@@ -190,9 +186,11 @@ func (s *Store) MarkNeedsAttention(ctx context.Context, orderID, code, message s
 // change is one order transition.
 type change struct {
 	event string
-	from  []paysaga.OrderStatus // statuses it may start from
-	to    paysaga.OrderStatus
-	set   map[string]any // columns set besides status and updated_at
+	// only narrows the statuses it may start from below what the state machine allows
+	// (paysaga.StatusesBefore(to)); nil leaves the state machine's.
+	only []paysaga.OrderStatus
+	to   paysaga.OrderStatus
+	set  map[string]any // columns set besides status and updated_at
 	// done reports whether an order already in `to` got there by this very change (an
 	// activity retry); nil means any order in `to` did.
 	done func(orderRow) bool
@@ -220,13 +218,17 @@ func (s *Store) transition(ctx context.Context, orderID string, c change, ev pay
 		if from == c.to {
 			return paysaga.Errorf(paysaga.CodeOrderNotConfirmable, "order %s is already %s for another payment", orderID, from)
 		}
-		if !slices.Contains(c.from, from) || !paysaga.CanTransition(from, c.to) {
+		starts := paysaga.StatusesBefore(c.to)
+		if c.only != nil {
+			starts = slices.DeleteFunc(starts, func(s paysaga.OrderStatus) bool { return !slices.Contains(c.only, s) })
+		}
+		if !slices.Contains(starts, from) {
 			return paysaga.Errorf(paysaga.CodeOrderNotConfirmable, "order %s is %s and cannot become %s", orderID, from, c.to)
 		}
 		set := map[string]any{"status": string(c.to), "updated_at": now()}
 		maps.Copy(set, c.set)
 		res := tx.Model(&orderRow{}).
-			Where("order_id = ? AND status IN ?", orderID, statusStrings(c.from)).
+			Where("order_id = ? AND status IN ?", orderID, statusStrings(starts)).
 			Updates(set)
 		if res.Error != nil {
 			return res.Error

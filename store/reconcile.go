@@ -12,34 +12,6 @@ import (
 	"github.com/paysaga/paysaga"
 )
 
-// ReconcileItem is one difference a reconciliation run found between the store and Toss,
-// and what it did about it.
-type ReconcileItem struct {
-	OrderID    string
-	PaymentKey string
-	// Finding is what differed: STRANDED_CONFIRMING, CANCELED_AT_TOSS, DONE_NOT_PAID.
-	Finding string
-	// Action is what the run did (COMPLETED, FAILED, CANCELED, PARTIAL_CANCELED,
-	// REFUNDED_AT_TOSS, NEEDS_ATTENTION, NONE).
-	Action     string
-	DBStatus   string
-	TossStatus string
-	Note       string
-}
-
-// ReconcileRun is one run's summary.
-type ReconcileRun struct {
-	ID          int64
-	RunID       string
-	WindowStart time.Time
-	WindowEnd   time.Time
-	Checked     int
-	Settled     int
-	Unsettled   int
-	StartedAt   time.Time
-	FinishedAt  *time.Time
-}
-
 type reconcileRunRow struct {
 	ID          int64 `gorm:"primaryKey"`
 	RunID       string
@@ -69,12 +41,9 @@ type reconcileItemRow struct {
 
 func (reconcileItemRow) TableName() string { return "reconciliation_items" }
 
-// ActionNeedsAttention is the action of an item the run could not settle.
-const ActionNeedsAttention = "NEEDS_ATTENTION"
-
 // RecordReconciliation stores a finished run and its items in one transaction. A retry with
 // the same runID finds the run already stored and changes nothing.
-func (s *Store) RecordReconciliation(ctx context.Context, run ReconcileRun, items []ReconcileItem) (ReconcileRun, error) {
+func (s *Store) RecordReconciliation(ctx context.Context, run paysaga.ReconcileRun, items []paysaga.ReconcileItem) (paysaga.ReconcileRun, error) {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var existing reconcileRunRow
 		err := tx.Where("run_id = ?", run.RunID).Take(&existing).Error
@@ -88,7 +57,7 @@ func (s *Store) RecordReconciliation(ctx context.Context, run ReconcileRun, item
 		t := now()
 		run.Settled, run.Unsettled = 0, 0
 		for _, it := range items {
-			if it.Action == ActionNeedsAttention {
+			if it.Action == paysaga.ActionNeedsAttention {
 				run.Unsettled++
 			} else {
 				run.Settled++
@@ -114,30 +83,30 @@ func (s *Store) RecordReconciliation(ctx context.Context, run ReconcileRun, item
 		return nil
 	})
 	if err != nil {
-		return ReconcileRun{}, fail(err, "record reconciliation run %s", run.RunID)
+		return paysaga.ReconcileRun{}, fail(err, "record reconciliation run %s", run.RunID)
 	}
 	return run, nil
 }
 
 // LastReconciliation returns the newest run and its items, or ok false when none ran yet.
-func (s *Store) LastReconciliation(ctx context.Context) (run ReconcileRun, items []ReconcileItem, ok bool, err error) {
+func (s *Store) LastReconciliation(ctx context.Context) (run paysaga.ReconcileRun, items []paysaga.ReconcileItem, ok bool, err error) {
 	var row reconcileRunRow
 	err = s.db.WithContext(ctx).Order("id DESC").Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return ReconcileRun{}, nil, false, nil
+		return paysaga.ReconcileRun{}, nil, false, nil
 	}
 	if err != nil {
-		return ReconcileRun{}, nil, false, fail(err, "read the last reconciliation run")
+		return paysaga.ReconcileRun{}, nil, false, fail(err, "read the last reconciliation run")
 	}
 	var rows []reconcileItemRow
 	if err := s.db.WithContext(ctx).Where("run_id = ?", row.ID).Order("id").Find(&rows).Error; err != nil {
-		return ReconcileRun{}, nil, false, fail(err, "read the last reconciliation run's items")
+		return paysaga.ReconcileRun{}, nil, false, fail(err, "read the last reconciliation run's items")
 	}
-	run = ReconcileRun{ID: row.ID, RunID: row.RunID, WindowStart: row.WindowStart.UTC(), WindowEnd: row.WindowEnd.UTC(),
+	run = paysaga.ReconcileRun{ID: row.ID, RunID: row.RunID, WindowStart: row.WindowStart.UTC(), WindowEnd: row.WindowEnd.UTC(),
 		Checked: row.Checked, Settled: row.Settled, Unsettled: row.Unsettled, StartedAt: row.StartedAt.UTC(), FinishedAt: row.FinishedAt}
-	items = make([]ReconcileItem, len(rows))
+	items = make([]paysaga.ReconcileItem, len(rows))
 	for i, r := range rows {
-		items[i] = ReconcileItem{OrderID: r.OrderID, PaymentKey: r.PaymentKey, Finding: r.Finding, Action: r.Action,
+		items[i] = paysaga.ReconcileItem{OrderID: r.OrderID, PaymentKey: r.PaymentKey, Finding: r.Finding, Action: r.Action,
 			DBStatus: r.DBStatus, TossStatus: r.TossStatus, Note: r.Note}
 	}
 	return run, items, true, nil
@@ -195,7 +164,7 @@ func (s *Store) RecordTossCancel(ctx context.Context, orderID string, tossCancel
 // RefundInFlight reports whether the order has a refund whose outcome is not recorded yet.
 func (s *Store) RefundInFlight(ctx context.Context, orderID string) (bool, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&refundRow{}).Where("order_id = ? AND status = ?", orderID, RefundRequested).Count(&n).Error
+	err := s.db.WithContext(ctx).Model(&refundRow{}).Where("order_id = ? AND status = ?", orderID, paysaga.RefundRequested).Count(&n).Error
 	if err != nil {
 		return false, fail(err, "look for refunds in flight of %s", orderID)
 	}

@@ -13,36 +13,6 @@ import (
 	"github.com/paysaga/paysaga"
 )
 
-// Refund statuses: REQUESTED until Toss's answer is known, then DONE or FAILED.
-const (
-	RefundRequested = "REQUESTED"
-	RefundDone      = "DONE"
-	RefundFailed    = "FAILED"
-)
-
-// Refund is one request to give back part or all of an order's payment.
-type Refund struct {
-	OrderID   string
-	Seq       int
-	RequestID string
-	// Amount is what this refund gives back; BalanceBefore is the order's balance when it
-	// was requested: Toss's refundableAmount, so that Toss refuses the cancel when its balance
-	// says otherwise (a refund already made, or made elsewhere).
-	Amount         decimal.Decimal
-	BalanceBefore  decimal.Decimal
-	Reason         string
-	RequestedBy    string
-	Status         string
-	PaymentKey     string
-	TransactionKey string
-	FailureCode    string
-	FailureMessage string
-	CreatedAt      time.Time
-}
-
-// Full reports whether the refund takes the balance to zero.
-func (r Refund) Full() bool { return r.Amount.Equal(r.BalanceBefore) }
-
 type refundRow struct {
 	ID             int64 `gorm:"primaryKey"`
 	OrderID        string
@@ -62,8 +32,8 @@ type refundRow struct {
 
 func (refundRow) TableName() string { return "refunds" }
 
-func (r refundRow) domain(paymentKey string) Refund {
-	return Refund{
+func (r refundRow) domain(paymentKey string) paysaga.Refund {
+	return paysaga.Refund{
 		OrderID: r.OrderID, Seq: r.Seq, RequestID: r.RequestID, Amount: r.Amount, BalanceBefore: r.BalanceBefore,
 		Reason: r.Reason, RequestedBy: r.RequestedBy, Status: r.Status, PaymentKey: paymentKey,
 		TransactionKey: r.TransactionKey, FailureCode: r.FailureCode, FailureMessage: r.FailureMessage,
@@ -81,8 +51,9 @@ func (s *Store) CancelCreatedOrder(ctx context.Context, orderID, reason string, 
 	}
 	o, err := s.transition(ctx, orderID, change{
 		event: paysaga.EventOrderCanceled,
-		from:  []paysaga.OrderStatus{paysaga.StatusCreated},
-		to:    paysaga.StatusCanceled,
+		// A paid order is cancelled through a refund; this closes one never paid.
+		only: []paysaga.OrderStatus{paysaga.StatusCreated},
+		to:   paysaga.StatusCanceled,
 		// Only an order that never got as far as a payment was closed this way.
 		done: func(r orderRow) bool { return r.PaymentKey == nil },
 	}, ev)
@@ -95,36 +66,27 @@ func (s *Store) CancelCreatedOrder(ctx context.Context, orderID, reason string, 
 	return o, nil
 }
 
-// RefundRequest asks for a refund. A nil Amount is the whole balance.
-type RefundRequest struct {
-	OrderID     string
-	RequestID   string
-	Amount      *decimal.Decimal
-	Reason      string
-	RequestedBy string
-}
-
 // BeginRefund records a refund request against the order's current balance, in one
 // transaction with the order's row locked: the order must be PAID or PARTIAL_CANCELED, the
 // amount at most the balance (CANCEL_AMOUNT_EXCEEDS_BALANCE) and no other refund of the order
 // in flight (REFUND_IN_PROGRESS; a partial unique index guarantees it when two race). A retry
 // with the same RequestID returns the refund it recorded the first time.
-func (s *Store) BeginRefund(ctx context.Context, req RefundRequest) (Refund, error) {
+func (s *Store) BeginRefund(ctx context.Context, req paysaga.RefundRequest) (paysaga.Refund, error) {
 	switch {
 	case req.RequestID == "" || len(req.RequestID) > 200:
-		return Refund{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "refund request ID must be 1 to 200 characters")
+		return paysaga.Refund{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "refund request ID must be 1 to 200 characters")
 	case req.Reason == "" || utf8.RuneCountInString(req.Reason) > 200:
-		return Refund{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "cancelReason must be 1 to 200 characters")
+		return paysaga.Refund{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "cancelReason must be 1 to 200 characters")
 	}
 	if req.Amount != nil {
 		if err := checkMoney("cancel amount", *req.Amount); err != nil {
-			return Refund{}, err
+			return paysaga.Refund{}, err
 		}
 		if err := paysaga.ValidateKRW(*req.Amount); err != nil {
-			return Refund{}, err
+			return paysaga.Refund{}, err
 		}
 	}
-	var out Refund
+	var out paysaga.Refund
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		order, err := getOrder(tx, req.OrderID, true)
 		if err != nil {
@@ -151,7 +113,7 @@ func (s *Store) BeginRefund(ctx context.Context, req RefundRequest) (Refund, err
 			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "order %s is %s; only a PAID or PARTIAL_CANCELED order is refunded", req.OrderID, st)
 		}
 		var inFlight int64
-		if err := tx.Model(&refundRow{}).Where("order_id = ? AND status = ?", req.OrderID, RefundRequested).Count(&inFlight).Error; err != nil {
+		if err := tx.Model(&refundRow{}).Where("order_id = ? AND status = ?", req.OrderID, paysaga.RefundRequested).Count(&inFlight).Error; err != nil {
 			return err
 		}
 		if inFlight > 0 {
@@ -175,7 +137,7 @@ func (s *Store) BeginRefund(ctx context.Context, req RefundRequest) (Refund, err
 		t := now()
 		row := refundRow{
 			OrderID: req.OrderID, Seq: seq + 1, RequestID: req.RequestID, Amount: amount, BalanceBefore: balance,
-			Reason: req.Reason, RequestedBy: req.RequestedBy, Status: RefundRequested, CreatedAt: t, UpdatedAt: t,
+			Reason: req.Reason, RequestedBy: req.RequestedBy, Status: paysaga.RefundRequested, CreatedAt: t, UpdatedAt: t,
 		}
 		if err := tx.Create(&row).Error; err != nil {
 			if isUniqueViolation(err) {
@@ -192,7 +154,7 @@ func (s *Store) BeginRefund(ctx context.Context, req RefundRequest) (Refund, err
 		return nil
 	})
 	if err != nil {
-		return Refund{}, fail(err, "begin refund of %s", req.OrderID)
+		return paysaga.Refund{}, fail(err, "begin refund of %s", req.OrderID)
 	}
 	return out, nil
 }
@@ -226,11 +188,11 @@ func (s *Store) CompleteRefund(ctx context.Context, requestID, transactionKey st
 		if err != nil {
 			return err
 		}
-		if r.Status == RefundDone {
+		if r.Status == paysaga.RefundDone {
 			out = order
 			return nil
 		}
-		if r.Status != RefundRequested {
+		if r.Status != paysaga.RefundRequested {
 			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "refund %s of order %s is %s", requestID, r.OrderID, r.Status)
 		}
 		from := paysaga.OrderStatus(order.Status)
@@ -243,8 +205,8 @@ func (s *Store) CompleteRefund(ctx context.Context, requestID, transactionKey st
 			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "order %s is %s and cannot become %s", r.OrderID, from, to)
 		}
 		t := now()
-		res := tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, RefundRequested).
-			Updates(map[string]any{"status": RefundDone, "transaction_key": transactionKey, "updated_at": t})
+		res := tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, paysaga.RefundRequested).
+			Updates(map[string]any{"status": paysaga.RefundDone, "transaction_key": transactionKey, "updated_at": t})
 		if res.Error != nil {
 			return res.Error
 		}
@@ -291,18 +253,18 @@ func (s *Store) FailRefund(ctx context.Context, requestID, code, message string,
 			}
 			return err
 		}
-		if r.Status == RefundFailed {
+		if r.Status == paysaga.RefundFailed {
 			return nil
 		}
-		if r.Status != RefundRequested {
+		if r.Status != paysaga.RefundRequested {
 			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "refund %s of order %s is already %s", requestID, r.OrderID, r.Status)
 		}
 		order, err := getOrder(tx, r.OrderID, true)
 		if err != nil {
 			return err
 		}
-		res := tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, RefundRequested).
-			Updates(map[string]any{"status": RefundFailed, "failure_code": code, "failure_message": message, "updated_at": now()})
+		res := tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, paysaga.RefundRequested).
+			Updates(map[string]any{"status": paysaga.RefundFailed, "failure_code": code, "failure_message": message, "updated_at": now()})
 		if res.Error != nil {
 			return res.Error
 		}
@@ -324,7 +286,7 @@ func (s *Store) FailRefund(ctx context.Context, requestID, code, message string,
 }
 
 // Refunds returns the order's refunds, oldest first.
-func (s *Store) Refunds(ctx context.Context, orderID string) ([]Refund, error) {
+func (s *Store) Refunds(ctx context.Context, orderID string) ([]paysaga.Refund, error) {
 	order, err := getOrder(s.db.WithContext(ctx), orderID, false)
 	if err != nil {
 		return nil, fail(err, "list refunds of %s", orderID)
@@ -337,7 +299,7 @@ func (s *Store) Refunds(ctx context.Context, orderID string) ([]Refund, error) {
 	if order.PaymentKey != nil {
 		pk = *order.PaymentKey
 	}
-	out := make([]Refund, len(rows))
+	out := make([]paysaga.Refund, len(rows))
 	for i, r := range rows {
 		out[i] = r.domain(pk)
 	}

@@ -34,16 +34,16 @@ func TestRefund_PartialThenFull_BalanceTrackedStatusFollows(t *testing.T) {
 		u, p := fixture(t, s, won(10000), 5)
 		o := paidOrder(t, s, u, p, 3) // 30000
 
-		r, err := s.BeginRefund(ctx, RefundRequest{OrderID: o.ID, RequestID: "refund:a", Amount: amt(12000), Reason: "부분"})
+		r, err := s.BeginRefund(ctx, paysaga.RefundRequest{OrderID: o.ID, RequestID: "refund:a", Amount: amt(12000), Reason: "부분"})
 		if err != nil || r.Seq != 1 || !r.BalanceBefore.Equal(won(30000)) || r.PaymentKey != o.PaymentKey || r.Full() {
 			t.Fatalf("begin: %+v %v", r, err)
 		}
 		// A retry of the same request finds the same refund.
-		again, err := s.BeginRefund(ctx, RefundRequest{OrderID: o.ID, RequestID: "refund:a", Amount: amt(12000), Reason: "부분"})
+		again, err := s.BeginRefund(ctx, paysaga.RefundRequest{OrderID: o.ID, RequestID: "refund:a", Amount: amt(12000), Reason: "부분"})
 		if err != nil || again.Seq != 1 {
 			t.Fatalf("retried begin: %+v %v", again, err)
 		}
-		_, err = s.BeginRefund(ctx, RefundRequest{OrderID: o.ID, RequestID: "refund:b", Amount: amt(1000), Reason: "또"})
+		_, err = s.BeginRefund(ctx, paysaga.RefundRequest{OrderID: o.ID, RequestID: "refund:b", Amount: amt(1000), Reason: "또"})
 		wantCode(t, err, paysaga.CodeRefundInProgress)
 
 		got, err := s.CompleteRefund(ctx, "refund:a", "tx-1", paysaga.Evidence{})
@@ -53,10 +53,10 @@ func TestRefund_PartialThenFull_BalanceTrackedStatusFollows(t *testing.T) {
 		if got, err = s.CompleteRefund(ctx, "refund:a", "tx-1", paysaga.Evidence{}); err != nil || !got.Balance().Equal(won(18000)) {
 			t.Fatalf("completing twice changed the balance: %+v %v", got, err)
 		}
-		_, err = s.BeginRefund(ctx, RefundRequest{OrderID: o.ID, RequestID: "refund:c", Amount: amt(18001), Reason: "많이"})
+		_, err = s.BeginRefund(ctx, paysaga.RefundRequest{OrderID: o.ID, RequestID: "refund:c", Amount: amt(18001), Reason: "많이"})
 		wantCode(t, err, paysaga.CodeCancelAmountExceedsBalance)
 
-		r, err = s.BeginRefund(ctx, RefundRequest{OrderID: o.ID, RequestID: "refund:d", Reason: "나머지"})
+		r, err = s.BeginRefund(ctx, paysaga.RefundRequest{OrderID: o.ID, RequestID: "refund:d", Reason: "나머지"})
 		if err != nil || r.Seq != 2 || !r.Amount.Equal(won(18000)) || !r.Full() {
 			t.Fatalf("begin the rest: %+v %v", r, err)
 		}
@@ -64,11 +64,11 @@ func TestRefund_PartialThenFull_BalanceTrackedStatusFollows(t *testing.T) {
 		if err != nil || got.Status != paysaga.StatusCanceled || !got.Balance().IsZero() {
 			t.Fatalf("complete the rest: %+v %v", got, err)
 		}
-		_, err = s.BeginRefund(ctx, RefundRequest{OrderID: o.ID, RequestID: "refund:e", Reason: "없음"})
+		_, err = s.BeginRefund(ctx, paysaga.RefundRequest{OrderID: o.ID, RequestID: "refund:e", Reason: "없음"})
 		wantCode(t, err, paysaga.CodeOrderNotCancelable)
 
 		refunds, err := s.Refunds(ctx, o.ID)
-		if err != nil || len(refunds) != 2 || refunds[0].TransactionKey != "tx-1" || refunds[1].Status != RefundDone {
+		if err != nil || len(refunds) != 2 || refunds[0].TransactionKey != "tx-1" || refunds[1].Status != paysaga.RefundDone {
 			t.Fatalf("refunds: %+v %v", refunds, err)
 		}
 		types := eventTypes(mustEvents(t, s, o.ID))
@@ -89,7 +89,7 @@ func TestRefund_Failed_OrderUnchangedNextRefundAllowed(t *testing.T) {
 		ctx := context.Background()
 		u, p := fixture(t, s, won(10000), 5)
 		o := paidOrder(t, s, u, p, 1)
-		if _, err := s.BeginRefund(ctx, RefundRequest{OrderID: o.ID, RequestID: "refund:x", Reason: "환불"}); err != nil {
+		if _, err := s.BeginRefund(ctx, paysaga.RefundRequest{OrderID: o.ID, RequestID: "refund:x", Reason: "환불"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.FailRefund(ctx, "refund:x", "NOT_CANCELABLE_PAYMENT", "no", paysaga.Evidence{}); err != nil {
@@ -100,7 +100,7 @@ func TestRefund_Failed_OrderUnchangedNextRefundAllowed(t *testing.T) {
 		}
 		_, err := s.CompleteRefund(ctx, "refund:x", "tx", paysaga.Evidence{})
 		wantCode(t, err, paysaga.CodeOrderNotCancelable)
-		if r, err := s.BeginRefund(ctx, RefundRequest{OrderID: o.ID, RequestID: "refund:y", Reason: "다시"}); err != nil || r.Seq != 2 {
+		if r, err := s.BeginRefund(ctx, paysaga.RefundRequest{OrderID: o.ID, RequestID: "refund:y", Reason: "다시"}); err != nil || r.Seq != 2 {
 			t.Fatalf("refund after a failed one: %+v %v", r, err)
 		}
 	})
@@ -117,7 +117,7 @@ func TestRefund_ConcurrentRequests_OneInFlight(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = s.BeginRefund(ctx, RefundRequest{OrderID: o.ID, RequestID: "refund:c" + string(rune('a'+i)), Amount: amt(1000), Reason: "동시"})
+				_, errs[i] = s.BeginRefund(ctx, paysaga.RefundRequest{OrderID: o.ID, RequestID: "refund:c" + string(rune('a'+i)), Amount: amt(1000), Reason: "동시"})
 			}()
 		}
 		wg.Wait()

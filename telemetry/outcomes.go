@@ -32,33 +32,25 @@ type outcomeActivity struct {
 	metrics *metrics
 }
 
-// Names of the activities whose outcome is counted (methods of activities.Activities).
-const (
-	activityComplete       = "CompletePayment"
-	activityFail           = "FailPayment"
-	activityReserveStock   = "ReserveStock"
-	activityNeedsAttention = "MarkNeedsAttention"
-)
-
 // ResultPaid is the confirm outcome of a payment that ended PAID.
 const ResultPaid = "PAID"
 
 func (a *outcomeActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	res, err := a.Next.ExecuteActivity(ctx, in)
 	switch activity.GetInfo(ctx).ActivityType.Name {
-	case activityComplete:
+	case activities.NameCompletePayment:
 		if err == nil {
 			a.metrics.confirmOutcomes.WithLabelValues(ResultPaid).Inc()
 		}
-	case activityFail:
+	case activities.NameFailPayment:
 		if fail, ok := firstArg[activities.FailInput](in); ok && err == nil {
 			a.metrics.confirmOutcomes.WithLabelValues(fail.Code).Inc()
 		}
-	case activityNeedsAttention:
+	case activities.NameMarkNeedsAttention:
 		if err == nil {
 			a.metrics.needsAttention.Inc()
 		}
-	case activityReserveStock:
+	case activities.NameReserveStock:
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == paysaga.CodeOutOfStock {
 			a.metrics.stockOuts.WithLabelValues(StageReserve).Inc()

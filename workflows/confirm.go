@@ -4,7 +4,6 @@ package workflows
 
 import (
 	"errors"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -85,7 +84,7 @@ func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
 	// must be the key of the payment this order's customer authenticated. A refusal here
 	// changed nothing: the order stays as it was and the caller is told why.
 	var before paysaga.PaymentFacts
-	if err := workflow.ExecuteLocalActivity(withTossRead(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &before); err != nil {
+	if err := workflow.ExecuteLocalActivity(tossRead.on(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &before); err != nil {
 		return ConfirmResult{}, bindingRefusal(err)
 	}
 	c.toss = &before
@@ -96,15 +95,15 @@ func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
 
 	// The search attributes say CONFIRMING from the start (the API sets them), so the
 	// stage is only upserted when it changes from there.
-	if err := workflow.ExecuteLocalActivity(withDatabase(ctx), acts.BeginConfirm, c.claim).Get(ctx, &c.order); err != nil {
+	if err := workflow.ExecuteLocalActivity(beforeCharge.on(ctx), acts.BeginConfirm, c.claim).Get(ctx, &c.order); err != nil {
 		return ConfirmResult{}, err
 	}
 
-	if err := workflow.ExecuteLocalActivity(withDatabase(ctx), acts.ReserveStock, c.claim.OrderID).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(beforeCharge.on(ctx), acts.ReserveStock, c.claim.OrderID).Get(ctx, nil); err != nil {
 		return c.fail(ctx, err)
 	}
 	c.saga.add("release stock", func(ctx workflow.Context) error {
-		return workflow.ExecuteLocalActivity(withDatabase(ctx), acts.ReleaseStock, c.claim.OrderID).Get(ctx, nil)
+		return workflow.ExecuteLocalActivity(beforeCharge.on(ctx), acts.ReleaseStock, c.claim.OrderID).Get(ctx, nil)
 	})
 
 	// The cancel is registered before the confirm, not after: a confirm that times out may
@@ -137,7 +136,7 @@ func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
 // cancelPayment gives back whatever Toss charged for the order: the confirm's compensation.
 func (c *confirmation) cancelPayment(ctx workflow.Context) error {
 	var after paysaga.PaymentFacts
-	err := workflow.ExecuteActivity(withCompensation(ctx), acts.CancelPayment,
+	err := workflow.ExecuteActivity(giveMoneyBack.on(ctx), acts.CancelPayment,
 		activities.CancelInput{OrderID: c.claim.OrderID, Reason: "결제 확인 실패로 인한 자동 취소"}).Get(ctx, &after)
 	if err == nil {
 		c.toss = &after
@@ -152,7 +151,7 @@ func (c *confirmation) complete(ctx workflow.Context, approved paysaga.PaymentFa
 	in := activities.CompleteInput{Claim: c.claim, Order: c.order, Toss: approved}
 	for {
 		var paid paysaga.Order
-		err := workflow.ExecuteLocalActivity(untilDone(ctx), acts.CompletePayment, in).Get(ctx, &paid)
+		err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.CompletePayment, in).Get(ctx, &paid)
 		if err == nil {
 			c.setStage(ctx, paysaga.StatusPaid)
 			return ConfirmResult{Order: paid}, nil
@@ -174,7 +173,7 @@ func (c *confirmation) complete(ctx workflow.Context, approved paysaga.PaymentFa
 // guessing: the approval may well have happened.
 func (c *confirmation) confirm(ctx workflow.Context) (paysaga.PaymentFacts, error) {
 	var approved paysaga.PaymentFacts
-	err := workflow.ExecuteLocalActivity(withTossConfirm(ctx), acts.ConfirmPayment, c.claim).Get(ctx, &approved)
+	err := workflow.ExecuteLocalActivity(tossConfirm.on(ctx), acts.ConfirmPayment, c.claim).Get(ctx, &approved)
 	if err == nil {
 		return approved, nil
 	}
@@ -182,7 +181,7 @@ func (c *confirmation) confirm(ctx workflow.Context) (paysaga.PaymentFacts, erro
 		return paysaga.PaymentFacts{}, err
 	}
 	var readBack paysaga.PaymentFacts
-	if rerr := workflow.ExecuteLocalActivity(withTossRead(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &readBack); rerr != nil {
+	if rerr := workflow.ExecuteLocalActivity(tossRead.on(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &readBack); rerr != nil {
 		return paysaga.PaymentFacts{}, rerr
 	}
 	c.toss = &readBack
@@ -198,7 +197,7 @@ func (c *confirmation) confirm(ctx workflow.Context) (paysaga.PaymentFacts, erro
 // not a decline: it means an earlier attempt may have approved it.
 func isDecline(err error) bool {
 	var appErr *temporal.ApplicationError
-	return errors.As(err, &appErr) && appErr.NonRetryable() && appErr.Type() != "ALREADY_PROCESSED_PAYMENT"
+	return errors.As(err, &appErr) && appErr.NonRetryable() && appErr.Type() != toss.CodeAlreadyProcessedPayment
 }
 
 // bindingRefusal is the answer when Toss could not show the order's payment before
@@ -223,7 +222,7 @@ func (c *confirmation) fail(ctx workflow.Context, cause error) (ConfirmResult, e
 	}
 	ev := c.evidence(code)
 	fail := activities.FailInput{OrderID: c.claim.OrderID, Code: code, Message: message, Evidence: ev}
-	if err := workflow.ExecuteLocalActivity(untilDone(dctx), acts.FailPayment, fail).Get(dctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(recordOutcome.on(dctx), acts.FailPayment, fail).Get(dctx, nil); err != nil {
 		return ConfirmResult{}, err
 	}
 	c.status.Code, c.status.Message = code, message
@@ -262,7 +261,7 @@ func (c *confirmation) waitForOperator(ctx workflow.Context, cause error) (resol
 	code, message := failureOf(cause)
 	c.status.Code, c.status.Message = code, message
 	in := activities.FailInput{OrderID: c.claim.OrderID, Code: code, Message: message, Evidence: c.evidence(code)}
-	if err := workflow.ExecuteLocalActivity(untilDone(ctx), acts.MarkNeedsAttention, in).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.MarkNeedsAttention, in).Get(ctx, nil); err != nil {
 		return false, err
 	}
 	c.setStage(ctx, paysaga.StatusNeedsAttention)
@@ -285,7 +284,7 @@ func (c *confirmation) waitForOperator(ctx workflow.Context, cause error) (resol
 	ev.Note = req.Note
 	ev.Extra = map[string]any{"operator": req.Operator}
 	note := activities.EventInput{OrderID: c.claim.OrderID, Type: paysaga.EventOperatorResolved, Evidence: ev}
-	if err := workflow.ExecuteLocalActivity(untilDone(ctx), acts.RecordEvent, note).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.RecordEvent, note).Get(ctx, nil); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -320,138 +319,4 @@ func failureOf(err error) (code, message string) {
 		return paysaga.CodeTossUnavailable, "Toss did not answer in time"
 	}
 	return paysaga.CodeInternal, "the confirm could not be completed"
-}
-
-// compensations is the saga's undo list.
-type compensations []compensation
-
-type compensation struct {
-	name string
-	undo func(ctx workflow.Context) error
-}
-
-func (s *compensations) add(name string, undo func(ctx workflow.Context) error) {
-	*s = append(*s, compensation{name: name, undo: undo})
-}
-
-// skipNewest drops the newest compensation without running it.
-func (s *compensations) skipNewest() {
-	if len(*s) > 0 {
-		*s = (*s)[:len(*s)-1]
-	}
-}
-
-// run undoes newest first and stops at the first compensation that fails, keeping it and
-// the older ones for the next run: the order of undoing matters (money back before stock).
-func (s *compensations) run(ctx workflow.Context) error {
-	for len(*s) > 0 {
-		last := (*s)[len(*s)-1]
-		if err := last.undo(ctx); err != nil {
-			workflow.GetLogger(ctx).Warn("compensation could not finish", "step", last.name, "error", err)
-			return err
-		}
-		*s = (*s)[:len(*s)-1]
-	}
-	return nil
-}
-
-// Activity options: each step gets the timeout and retries its failure modes call for.
-//
-// The confirm's own steps are local activities: they run inside the workflow task on the
-// worker that holds the saga and reach the history as markers when the task completes, so
-// a whole confirm usually costs the Temporal server one workflow task instead of a
-// dispatch, a start, a completion and a further workflow task per step (about three times
-// the CPU, see docs/benchmarks.md). They stay durable: a worker that dies mid-task loses
-// the results not yet recorded, and the next worker runs those steps again, in a world
-// that may have moved on. Each step is safe in it: a transition already made is returned
-// as made (BeginConfirm returns an order this payment already completed), a reservation
-// is taken once, the confirm carries the same Idempotency-Key, and the check before it
-// accepts the approval of this very confirm (VerifyBeforeConfirm). A worker death is
-// noticed when the workflow task times out (10 s), as soon as the heartbeats of a
-// regular activity noticed it.
-//
-// Steps that give money back — the compensating cancel, a refund — stay regular
-// activities: they may retry for half an hour, they heartbeat, and an operator sees them
-// as pending activities with their last failure; they are rare, so they cost little.
-
-// noDeadline lets a local activity retry until it succeeds: unlike a regular activity's,
-// a local activity's schedule-to-close defaults to its start-to-close. Retries longer
-// apart than the workflow task timeout wait on a server timer, not in the worker.
-const noDeadline = 100 * 365 * 24 * time.Hour
-
-// withDatabase is for short local transactions. A database outage is waited out: nothing
-// has been charged yet, and Toss's 10-minute window decides whether confirming is still
-// possible afterwards.
-func withDatabase(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    10 * time.Second,
-		ScheduleToCloseTimeout: noDeadline,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    200 * time.Millisecond,
-			BackoffCoefficient: 2,
-			MaximumInterval:    10 * time.Second,
-		},
-	})
-}
-
-// withTossRead is for GETs: harmless to repeat, but not forever — a payment Toss cannot
-// show within a few minutes fails the confirm (and its compensations run).
-func withTossRead(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    35 * time.Second,
-		ScheduleToCloseTimeout: 3 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    500 * time.Millisecond,
-			BackoffCoefficient: 2,
-			MaximumInterval:    15 * time.Second,
-		},
-	})
-}
-
-// withTossConfirm retries the confirm with the same Idempotency-Key inside Toss's
-// 10-minute confirm window; when the window is spent, the workflow reads the payment back.
-func withTossConfirm(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    35 * time.Second,
-		ScheduleToCloseTimeout: 4 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    20 * time.Second,
-		},
-	})
-}
-
-// untilDone is for recording outcomes that already happened (money moved, or was given
-// back): it retries for as long as the database is down, never giving up.
-func untilDone(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout:    10 * time.Second,
-		ScheduleToCloseTimeout: noDeadline,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    200 * time.Millisecond,
-			BackoffCoefficient: 2,
-			MaximumInterval:    30 * time.Second,
-		},
-	})
-}
-
-// tossHeartbeat is how soon a worker that died during a regular activity's Toss call is
-// noticed, and the call retried elsewhere (with the same Idempotency-Key), instead of
-// after the whole 35 s start-to-close timeout: those calls heartbeat while in flight.
-const tossHeartbeat = 10 * time.Second
-
-// withCompensation gives undo steps long retries: a cancel must get through, and only a
-// definite refusal from Toss (non-retryable) parks the payment for a person.
-func withCompensation(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    35 * time.Second,
-		HeartbeatTimeout:       tossHeartbeat,
-		ScheduleToCloseTimeout: 30 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-		},
-	})
 }

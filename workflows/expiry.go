@@ -19,7 +19,7 @@ const ExpireOrdersScheduleID = "paysaga-expire-orders"
 // Schedule starts it every minute; it is short, and a missed run is caught up by the next.
 func ExpireOrders(ctx workflow.Context, in activities.ExpireInput) (int, error) {
 	var n int
-	err := workflow.ExecuteLocalActivity(withDatabase(ctx), acts.ExpireOrders, in).Get(ctx, &n)
+	err := workflow.ExecuteLocalActivity(beforeCharge.on(ctx), acts.ExpireOrders, in).Get(ctx, &n)
 	if n > 0 {
 		workflow.GetLogger(ctx).Info("orders expired", "count", n)
 	}

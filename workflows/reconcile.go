@@ -3,11 +3,10 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/activities"
-	"github.com/paysaga/paysaga/store"
 )
 
 // ReconcileScheduleID is the Temporal Schedule that runs Reconcile every ten minutes.
@@ -27,7 +26,7 @@ var rec *activities.Reconciler
 // Reconcile compares the store with Toss and settles every difference through the saga's
 // verified steps, then stores a report of the run: what was checked, what differed and
 // what was done. A difference it cannot settle parks its order as NEEDS_ATTENTION.
-func Reconcile(ctx workflow.Context, in activities.ReconcileInput) (store.ReconcileRun, error) {
+func Reconcile(ctx workflow.Context, in activities.ReconcileInput) (paysaga.ReconcileRun, error) {
 	if in.Window <= 0 {
 		in.Window = DefaultReconcileWindow
 	}
@@ -35,39 +34,23 @@ func Reconcile(ctx workflow.Context, in activities.ReconcileInput) (store.Reconc
 		in.StaleAfter = DefaultReconcileStaleAfter
 	}
 	var scan activities.ReconcileScan
-	if err := workflow.ExecuteActivity(withReconcileScan(ctx), rec.FindDiscrepancies, in).Get(ctx, &scan); err != nil {
-		return store.ReconcileRun{}, err
+	if err := workflow.ExecuteActivity(reconcileScan.on(ctx), rec.FindDiscrepancies, in).Get(ctx, &scan); err != nil {
+		return paysaga.ReconcileRun{}, err
 	}
-	items := make([]store.ReconcileItem, 0, len(scan.Findings))
+	items := make([]paysaga.ReconcileItem, 0, len(scan.Findings))
 	for _, f := range scan.Findings {
-		var item store.ReconcileItem
-		if err := workflow.ExecuteActivity(withCompensation(ctx), rec.SettleFinding, f).Get(ctx, &item); err != nil {
+		var item paysaga.ReconcileItem
+		if err := workflow.ExecuteActivity(giveMoneyBack.on(ctx), rec.SettleFinding, f).Get(ctx, &item); err != nil {
 			code, message := failureOf(err)
-			item = store.ReconcileItem{OrderID: f.OrderID, PaymentKey: f.PaymentKey, Finding: f.Kind, DBStatus: f.DBStatus,
-				TossStatus: f.TossStatus, Action: store.ActionNeedsAttention, Note: code + ": " + message}
+			item = paysaga.ReconcileItem{OrderID: f.OrderID, PaymentKey: f.PaymentKey, Finding: f.Kind, DBStatus: f.DBStatus,
+				TossStatus: f.TossStatus, Action: paysaga.ActionNeedsAttention, Note: code + ": " + message}
 		}
 		items = append(items, item)
 	}
 	info := workflow.GetInfo(ctx)
-	var run store.ReconcileRun
+	var run paysaga.ReconcileRun
 	in2 := activities.RecordReconciliationInput{RunID: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID, Scan: scan, Items: items}
-	err := workflow.ExecuteLocalActivity(untilDone(ctx), rec.RecordReconciliation, in2).Get(ctx, &run)
+	err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), rec.RecordReconciliation, in2).Get(ctx, &run)
 	workflow.GetLogger(ctx).Info("reconciliation finished", "checked", scan.Checked, "settled", run.Settled, "unsettled", run.Unsettled)
 	return run, err
-}
-
-// withReconcileScan gives the scan room for a busy day: it pages through a day of Toss
-// transactions and reads each order back, far more than one Toss read's 35 s. It heartbeats
-// while it works, so a dead worker is still noticed within seconds.
-func withReconcileScan(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    10 * time.Minute,
-		HeartbeatTimeout:       tossHeartbeat,
-		ScheduleToCloseTimeout: 30 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-		},
-	})
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/activities"
-	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/workflows"
 )
 
@@ -23,9 +22,9 @@ import (
 // and a refund Toss made that the database then refuses to record.
 
 var (
-	refundReq = store.RefundRequest{OrderID: orderID, RequestID: "refund:" + orderID + ":k1", Reason: "환불"}
-	refund    = store.Refund{OrderID: orderID, Seq: 1, RequestID: refundReq.RequestID, Amount: decimal.NewFromInt(78000),
-		BalanceBefore: decimal.NewFromInt(78000), Reason: "환불", Status: store.RefundRequested, PaymentKey: "tsim_pk_1"}
+	refundReq = paysaga.RefundRequest{OrderID: orderID, RequestID: "refund:" + orderID + ":k1", Reason: "환불"}
+	refund    = paysaga.Refund{OrderID: orderID, Seq: 1, RequestID: refundReq.RequestID, Amount: decimal.NewFromInt(78000),
+		BalanceBefore: decimal.NewFromInt(78000), Reason: "환불", Status: paysaga.RefundRequested, PaymentKey: "tsim_pk_1"}
 	refunded      = activities.RefundOutcome{Toss: canceled, TransactionKey: "tx-1", BalanceAmount: decimal.Zero}
 	canceledOrder = paysaga.Order{ID: orderID, UserID: 1, Status: paysaga.StatusCanceled, PaymentKey: "tsim_pk_1",
 		Amount: decimal.NewFromInt(78000), CanceledAmount: decimal.NewFromInt(78000)}
@@ -119,7 +118,7 @@ func (s *refundSuite) TestTossRefusesAndBalanceUnchanged_RefundFailedWithTossCod
 	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).
 		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("거절", "REFUND_REJECTED", nil)).Once()
 	s.env.OnActivity(a.ReadBackRefund, mock.Anything, mock.Anything).
-		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("unchanged", activities.CodeRefundNotMade, nil)).Once()
+		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("unchanged", paysaga.CodeRefundNotMade, nil)).Once()
 	s.env.OnActivity(a.FailRefund, mock.Anything, mock.MatchedBy(func(in activities.FailRefundInput) bool {
 		return in.Code == "REFUND_REJECTED"
 	})).Return(nil).Once()
@@ -140,7 +139,7 @@ func (s *refundSuite) TestTossRefundedButOrderRefusesRecord_ParksNeedsAttention(
 
 func (s *refundSuite) TestBeginRefused_NothingElseRuns() {
 	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).
-		Return(store.Refund{}, temporal.NewNonRetryableApplicationError("busy", paysaga.CodeRefundInProgress, nil)).Once()
+		Return(paysaga.Refund{}, temporal.NewNonRetryableApplicationError("busy", paysaga.CodeRefundInProgress, nil)).Once()
 	_, err := s.run()
 	s.Equal(paysaga.CodeRefundInProgress, s.code(err))
 	s.Equal([]string{"BeginRefund"}, s.calls)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/store"
 )
 
@@ -27,14 +28,14 @@ func TestReconcileCommand_PrintsTheLastRunsTable(t *testing.T) {
 		t.Fatalf("before any run: %q %v", out.String(), err)
 	}
 	now := time.Now()
-	for i, items := range [][]store.ReconcileItem{
+	for i, items := range [][]paysaga.ReconcileItem{
 		{{OrderID: "ord_old", Finding: "DONE_NOT_PAID", Action: "REFUNDED_AT_TOSS"}},
 		{
 			{OrderID: "ord_a", Finding: "STRANDED_CONFIRMING", Action: "COMPLETED", DBStatus: "CONFIRMING", TossStatus: "DONE"},
 			{OrderID: "ord_b", Finding: "CANCELED_AT_TOSS", Action: "NEEDS_ATTENTION", DBStatus: "PAID", TossStatus: "PARTIAL_CANCELED", Note: "REFUND_UNRESOLVED: balance"},
 		},
 	} {
-		if _, err := st.RecordReconciliation(ctx, store.ReconcileRun{RunID: "run-" + string(rune('1'+i)), WindowStart: now.Add(-time.Hour),
+		if _, err := st.RecordReconciliation(ctx, paysaga.ReconcileRun{RunID: "run-" + string(rune('1'+i)), WindowStart: now.Add(-time.Hour),
 			WindowEnd: now, Checked: 7, StartedAt: now}, items); err != nil {
 			t.Fatal(err)
 		}
