@@ -42,7 +42,7 @@ var statusOf = map[string]int{
 	paysaga.CodeConfirmUnresolved:     http.StatusBadGateway,
 	paysaga.CodeTossUnavailable:       http.StatusServiceUnavailable,
 	paysaga.CodeInternal:              http.StatusInternalServerError,
-	// Refunds and client idempotency (api/refunds.go).
+	// Refunds and client idempotency (api/refund.go).
 	paysaga.CodeOrderNotCancelable:          http.StatusConflict,
 	paysaga.CodeCancelAmountExceedsBalance:  http.StatusBadRequest,
 	paysaga.CodeRefundInProgress:            http.StatusConflict,

@@ -120,7 +120,7 @@ func New(st *store.Store, tc client.Client, cfg Config) *Server {
 	v1.POST("/orders/create", s.createOrder, s.guarded()...) // the path shops integrated before /orders; kept so they keep working
 	v1.POST("/orders/confirm", s.confirmOrder, s.guarded()...)
 	v1.GET("/orders/:orderId", s.getOrder, s.signedIn()...)
-	// A customer cancels their own order, an operator any order (api/refunds.go).
+	// A customer cancels their own order, an operator any order (api/refund.go).
 	v1.POST("/orders/:orderId/cancel", s.cancelOrder, s.limitIP(), s.authenticate())
 	v1.GET("/admin/reconciliation", s.lastReconciliation, s.authenticate(), s.operator) // api/admin.go
 	s.routeSecurity(v1)

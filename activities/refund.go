@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/shopspring/decimal"
 	"go.temporal.io/sdk/temporal"
@@ -137,24 +136,4 @@ func (a *Activities) FailRefund(ctx context.Context, in FailRefundInput) error {
 func (a *Activities) GetOrder(ctx context.Context, orderID string) (paysaga.Order, error) {
 	o, err := a.Store.GetOrder(ctx, orderID)
 	return o, classify(err)
-}
-
-// ExpireInput says which CREATED orders are too old: those created more than MaxAge ago.
-type ExpireInput struct {
-	MaxAge time.Duration
-	// Limit bounds one sweep; the next sweep takes the rest.
-	Limit int
-}
-
-// ExpireOrders moves CREATED orders older than MaxAge to EXPIRED and returns how many.
-func (a *Activities) ExpireOrders(ctx context.Context, in ExpireInput) (int, error) {
-	if in.MaxAge <= 0 {
-		return 0, temporal.NewNonRetryableApplicationError("the order expiry must be positive", paysaga.CodeInvalidRequest, nil)
-	}
-	limit := in.Limit
-	if limit <= 0 {
-		limit = 1000
-	}
-	ids, err := a.Store.ExpireOrders(ctx, time.Now().Add(-in.MaxAge), limit)
-	return len(ids), classify(err)
 }

@@ -36,7 +36,7 @@ type orderView struct {
 	ApprovedAt string      `json:"approvedAt,omitempty"`
 	Failure    *errorBody  `json:"failure,omitempty"`
 	CreatedAt  string      `json:"createdAt,omitempty"`
-	// What has been refunded and what is left, once the order is paid (api/refunds.go).
+	// What has been refunded and what is left, once the order is paid (api/refund.go).
 	CanceledAmount json.Number `json:"canceledAmount,omitempty"`
 	BalanceAmount  json.Number `json:"balanceAmount,omitempty"`
 }

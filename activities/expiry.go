@@ -1,0 +1,30 @@
+package activities
+
+import (
+	"context"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/paysaga/paysaga"
+)
+
+// ExpireInput says which CREATED orders are too old: those created more than MaxAge ago.
+type ExpireInput struct {
+	MaxAge time.Duration
+	// Limit bounds one sweep; the next sweep takes the rest.
+	Limit int
+}
+
+// ExpireOrders moves CREATED orders older than MaxAge to EXPIRED and returns how many.
+func (a *Activities) ExpireOrders(ctx context.Context, in ExpireInput) (int, error) {
+	if in.MaxAge <= 0 {
+		return 0, temporal.NewNonRetryableApplicationError("the order expiry must be positive", paysaga.CodeInvalidRequest, nil)
+	}
+	limit := in.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	ids, err := a.Store.ExpireOrders(ctx, time.Now().Add(-in.MaxAge), limit)
+	return len(ids), classify(err)
+}
