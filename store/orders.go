@@ -227,7 +227,9 @@ func (s *Store) transition(ctx context.Context, orderID string, c change, ev pay
 		}
 		set := map[string]any{"status": string(c.to), "updated_at": now()}
 		maps.Copy(set, c.set)
-		res := tx.Model(&orderRow{}).
+		// RETURNING hands back the row as updated, which would otherwise take another read;
+		// PostgreSQL and SQLite (3.35 on) both have it.
+		res := tx.Model(&out).Clauses(clause.Returning{}).
 			Where("order_id = ? AND status IN ?", orderID, statusStrings(starts)).
 			Updates(set)
 		if res.Error != nil {
@@ -236,11 +238,7 @@ func (s *Store) transition(ctx context.Context, orderID string, c change, ev pay
 		if res.RowsAffected != 1 { // the row lock makes this unreachable; never write a wrong event
 			return fmt.Errorf("order %s left status %s during the transaction", orderID, from)
 		}
-		if err := appendEvent(tx, orderID, c.event, from, c.to, ev); err != nil {
-			return err
-		}
-		out, err = getOrder(tx, orderID, false)
-		return err
+		return appendEvent(tx, orderID, c.event, from, c.to, ev)
 	})
 	if err != nil {
 		return paysaga.Order{}, err

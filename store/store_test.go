@@ -389,6 +389,55 @@ func TestBeginConfirm_PaymentKeyOfAnotherOrder_IsAlreadyUsed(t *testing.T) {
 	})
 }
 
+// The transitions return the order from their UPDATE (RETURNING), not from a read after
+// it: what they return must be, field for field, what a read finds.
+func TestTransitions_ReturnTheOrderAsAReadFindsIt(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u, p := fixture(t, s, won(12345), 10)
+		same := func(t *testing.T, step string, got paysaga.Order) {
+			t.Helper()
+			read, err := s.GetOrder(ctx, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", read) {
+				t.Fatalf("%s returned\n%+v\nbut a read finds\n%+v", step, got, read)
+			}
+		}
+
+		paid := confirming(t, s, u, p, 2)
+		same(t, "BeginConfirm", paid)
+		approved := time.Date(2024, 5, 1, 12, 30, 45, 123456000, time.UTC)
+		o, err := s.CompletePayment(ctx, paid.ID, paysaga.PaymentFacts{Method: "카드", ApprovedAt: &approved}, paysaga.Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "CompletePayment", o)
+
+		noTime := confirming(t, s, u, p, 1)
+		o, err = s.CompletePayment(ctx, noTime.ID, paysaga.PaymentFacts{Method: "카드"}, paysaga.Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "CompletePayment without an approval time", o)
+
+		failed := confirming(t, s, u, p, 1)
+		o, err = s.FailPayment(ctx, failed.ID, "REJECT_CARD_PAYMENT", "한도 초과", paysaga.Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "FailPayment", o)
+
+		parked := confirming(t, s, u, p, 1)
+		o, err = s.MarkNeedsAttention(ctx, parked.ID, "CANCEL_FAILED", "취소 거절", paysaga.Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "MarkNeedsAttention", o)
+	})
+}
+
 func TestReserveStock_IsIdempotentPerOrder(t *testing.T) {
 	eachDialect(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
