@@ -116,7 +116,7 @@ func TestConfirm_TwoConcurrentConfirms_OneCallToTossSameAnswer(t *testing.T) {
 
 // confirmOrderReads is what one successful card confirm may read of the orders table, from
 // the request to the answer.
-const confirmOrderReads = 5
+const confirmOrderReads = 4
 
 func TestConfirm_HappyPath_ReadsTheOrderRowAtMostConfirmOrderReadsTimes(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, c *checkout) {

@@ -486,6 +486,36 @@ func TestTransitions_ReturnTheOrderAsAReadFindsIt(t *testing.T) {
 	})
 }
 
+func TestOrderAndPaymentKeyHolder_TheOrderAndWhoHoldsTheKeyInOneRead(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u, p := fixture(t, s, won(1000), 5)
+		fresh, bound := newOrder(t, s, u, p, 1), confirming(t, s, u, p, 1)
+		for _, tc := range []struct {
+			name, orderID, key string
+			wantHolder         string
+		}{
+			{"an unbound key", fresh.ID, "pk-nobody", ""},
+			{"another order's key", fresh.ID, bound.PaymentKey, bound.ID},
+			{"the order's own key", bound.ID, bound.PaymentKey, bound.ID},
+			{"another key than the order's", bound.ID, "pk-nobody", ""},
+		} {
+			reads := 0
+			stop := s.ObserveReads(func(Read) { reads++ })
+			o, holder, err := s.OrderAndPaymentKeyHolder(ctx, tc.orderID, tc.key)
+			stop()
+			if err != nil || o.ID != tc.orderID || holder != tc.wantHolder || reads != 1 {
+				t.Errorf("%s: order %q, holder %q, %v in %d reads; want %q, %q in 1", tc.name, o.ID, holder, err, reads, tc.orderID, tc.wantHolder)
+			}
+			if want, _ := s.GetOrder(ctx, tc.orderID); fmt.Sprintf("%+v", o) != fmt.Sprintf("%+v", want) {
+				t.Errorf("%s: order %+v; GetOrder finds %+v", tc.name, o, want)
+			}
+		}
+		_, _, err := s.OrderAndPaymentKeyHolder(ctx, "nope", bound.PaymentKey)
+		wantCode(t, err, paysaga.CodeOrderNotFound)
+	})
+}
+
 func TestReserveStock_IsIdempotentPerOrder(t *testing.T) {
 	eachDialect(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
