@@ -11,6 +11,21 @@ import (
 // The confirm saga's steps. The workflow runs them as local activities (see workflows'
 // options.go): each is one transaction or one Toss call, safe to run again.
 
+// ConfirmStore is what the confirm saga needs of the order store: the order's way from
+// CREATED through CONFIRMING to PAID or FAILED (or NEEDS_ATTENTION), with its stock taken
+// and given back on the way. The refund saga and reconciliation record through some of
+// these transitions too.
+type ConfirmStore interface {
+	GetOrder(ctx context.Context, orderID string) (paysaga.Order, error)
+	BeginConfirm(ctx context.Context, orderID, paymentKey string, ev paysaga.Evidence) (paysaga.Order, error)
+	ReserveStock(ctx context.Context, orderID string) error
+	ReleaseStock(ctx context.Context, orderID string) error
+	CompletePayment(ctx context.Context, orderID string, toss paysaga.PaymentFacts, ev paysaga.Evidence) (paysaga.Order, error)
+	FailPayment(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
+	MarkNeedsAttention(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
+	RecordEvent(ctx context.Context, orderID, eventType string, ev paysaga.Evidence) error
+}
+
 // BeginConfirm moves the order to CONFIRMING and binds the paymentKey to it. The API
 // checked the same things already; they are checked again here because the workflow must
 // not trust its caller, and the unique paymentKey column is what stops one payment from

@@ -9,6 +9,13 @@ import (
 	"github.com/paysaga/paysaga"
 )
 
+// ExpiryStore is what the expiry sweep needs of the order store.
+type ExpiryStore interface {
+	// ExpireOrders moves up to limit orders CREATED before cutoff to EXPIRED and returns
+	// their IDs.
+	ExpireOrders(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
+}
+
 // ExpireInput says which CREATED orders are too old: those created more than MaxAge ago.
 type ExpireInput struct {
 	MaxAge time.Duration
