@@ -46,13 +46,16 @@ type TossPayments interface {
 var _ TossPayments = (*toss.Client)(nil)
 
 // The names the worker registers these steps under (a method's own name), for those who
-// count their outcomes: telemetry's confirm metrics switch on them. A test holds each to
-// its method, so renaming a step without its name fails there, not silently in a metric.
+// count them: telemetry's confirm metrics switch on them, and the SDK labels its
+// per-activity metrics and spans with them. A test holds each to its method, so renaming a
+// step without its name fails there, not silently in a metric.
 const (
 	NameReserveStock       = "ReserveStock"
 	NameCompletePayment    = "CompletePayment"
 	NameFailPayment        = "FailPayment"
 	NameMarkNeedsAttention = "MarkNeedsAttention"
+	NameTossConfirm        = "TossConfirm"
+	NameTossCancel         = "TossCancel"
 )
 
 // classify turns domain failures into non-retryable application errors whose type is the

@@ -23,8 +23,9 @@ type ExpireInput struct {
 	Limit int
 }
 
-// ExpireOrders moves CREATED orders older than MaxAge to EXPIRED and returns how many.
-func (a *Activities) ExpireOrders(ctx context.Context, in ExpireInput) (int, error) {
+// ExpireBatch moves CREATED orders older than MaxAge to EXPIRED, at most Limit of them, and
+// returns how many.
+func (a *Activities) ExpireBatch(ctx context.Context, in ExpireInput) (int, error) {
 	if in.MaxAge <= 0 {
 		return 0, temporal.NewNonRetryableApplicationError("the order expiry must be positive", paysaga.CodeInvalidRequest, nil)
 	}

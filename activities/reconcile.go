@@ -341,7 +341,7 @@ func (r *Reconciler) settleDoneNotPaid(ctx context.Context, item paysaga.Reconci
 		item.Action, item.Note = "NONE", "Toss no longer holds the money"
 		return item, nil
 	}
-	after, err := r.Acts.CancelPayment(ctx, CancelInput{OrderID: order.ID, Reason: "주문이 결제되지 않은 상태여서 자동 취소 (대사)"})
+	after, err := r.Acts.TossCancel(ctx, CancelInput{OrderID: order.ID, Reason: "주문이 결제되지 않은 상태여서 자동 취소 (대사)"})
 	if err != nil {
 		return item, err
 	}

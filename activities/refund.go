@@ -43,11 +43,11 @@ func RefundIdempotencyKey(orderID string, seq int) string {
 	return fmt.Sprintf("paysaga-refund-%s-%d", orderID, seq)
 }
 
-// CancelAtToss asks Toss to give the refund's amount back, with refundableAmount set to the
+// TossRefund asks Toss to give the refund's amount back, with refundableAmount set to the
 // balance the server expects: if Toss's balance differs (the refund was already made, or
 // someone refunded from Toss's console) Toss refuses with NOT_MATCHES_REFUNDABLE_AMOUNT
 // instead of refunding twice. Unknown outcomes stay retryable with the same key.
-func (a *Activities) CancelAtToss(ctx context.Context, r paysaga.Refund) (RefundOutcome, error) {
+func (a *Activities) TossRefund(ctx context.Context, r paysaga.Refund) (RefundOutcome, error) {
 	defer heartbeatDuringCall(ctx)()
 	amount, balance := r.Amount, r.BalanceBefore
 	p, err := a.Toss.Cancel(ctx, r.PaymentKey, toss.CancelRequest{
