@@ -38,7 +38,7 @@ func register(r registry, acts *activities.Activities, rec *activities.Reconcile
 	r.RegisterActivity(rec)
 	// The steps renamed since release v0.1.0 stay registered under their old names too: a
 	// payment, refund or sweep begun under v0.1.0 and still running schedules its next step
-	// under the name its history began with (see the workflows' tossStepNames).
+	// under the name its history began with (see workflows/stepnames.go).
 	for _, old := range activities.UnderOldNames(acts) {
 		r.RegisterActivityWithOptions(old.Step, activity.RegisterOptions{Name: old.Name})
 	}
