@@ -18,7 +18,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/paysaga/paysaga"
-	"github.com/paysaga/paysaga/api"
 	"github.com/paysaga/paysaga/tosssim"
 )
 
@@ -107,7 +106,7 @@ func newFixture(t *testing.T, c *checkout) *fixture {
 		t.Fatalf("genuine webhook: %d", status)
 	}
 	evs := events(t, c, f.paid.OrderID)
-	if len(evs) != before+1 || evs[len(evs)-1].Type != api.EventTossWebhook || evs[len(evs)-1].Evidence.Toss.Status != "DONE" {
+	if len(evs) != before+1 || evs[len(evs)-1].Type != paysaga.EventTossWebhook || evs[len(evs)-1].Evidence.Toss.Status != "DONE" {
 		t.Fatalf("genuine webhook not recorded with Toss's state: %+v", evs[len(evs)-1])
 	}
 	return f
