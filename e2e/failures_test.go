@@ -1,7 +1,8 @@
 package e2e
 
-// The failure scenarios: the gaps of the original write-up (approve-then-crash,
-// approve-then-timeout, a database outage between the approval and its record), the
+// The failure scenarios: the gaps a confirm inside one database transaction leaves open
+// (approve-then-crash, approve-then-timeout, a database outage between the approval and its
+// record), the
 // compensations and what happens when they cannot finish, and the races. Each runs against
 // the real Temporal server, PostgreSQL and the simulator, with the worker as a separate
 // operating-system process (see failstack_test.go).
@@ -92,7 +93,8 @@ func assertRefusedOrPending(t *testing.T, a confirmAnswer, wantStatus int, wantC
 }
 
 // heldConfirm is a fault that lets Toss approve and then holds the answer for d: the window
-// between the approval and the worker learning of it, where the write-up's gaps are.
+// between the approval and the worker learning of it, where money has moved and the
+// database does not know yet.
 func heldConfirm(orderID string, d time.Duration) tosssim.FaultRule {
 	return tosssim.FaultRule{
 		Endpoint: tosssim.EndpointConfirm, OrderID: orderID, Count: 1,
@@ -109,7 +111,7 @@ func (fs *failureStack) waitApprovedAndHeld(t *testing.T, orderID string) {
 	})
 }
 
-// Scenario 1: approve then crash. The worker process dies (SIGKILL) after Toss approved and
+// Approve then crash. The worker process dies (SIGKILL) after Toss approved and
 // before the approval was recorded; a new worker process resumes the saga, whose retry of
 // the confirm carries the same Idempotency-Key and gets Toss's remembered approval.
 func TestConfirm_WorkerKilledAfterTossApproved_NewWorkerFinishesPaidOnce(t *testing.T) {
@@ -151,7 +153,7 @@ func TestConfirm_WorkerKilledAfterTossApproved_NewWorkerFinishesPaidOnce(t *test
 	}
 }
 
-// Scenario 2: approve then timeout. Toss approves but answers after the worker's HTTP client
+// Approve then timeout. Toss approves but answers after the worker's HTTP client
 // gave up; the saga retries with the same Idempotency-Key and gets the approval.
 func TestConfirm_TossAnswersAfterClientTimeout_SameKeyRetryEndsPaidOnce(t *testing.T) {
 	start := time.Now()
@@ -184,7 +186,7 @@ func TestConfirm_TossAnswersAfterClientTimeout_SameKeyRetryEndsPaidOnce(t *testi
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 3: the database goes down between Toss's approval and its record. Money has
+// The database goes down between Toss's approval and its record. Money has
 // moved, so the saga recovers forward: it waits for the database and records PAID, and
 // never refunds.
 func TestConfirm_DatabaseDownAfterTossApproved_SagaWaitsAndEndsPaidWithoutRefund(t *testing.T) {
@@ -249,7 +251,7 @@ func TestConfirm_DatabaseDownAfterTossApproved_SagaWaitsAndEndsPaidWithoutRefund
 	assertConfirmAnswer(t, answerOf(t, answer), "PAID")
 }
 
-// Scenario 4: Toss approves a different amount than was asked. The approval is not
+// Toss approves a different amount than was asked. The approval is not
 // recorded: the saga cancels it at Toss, gives the stock back and records FAILED with what
 // each side said.
 func TestConfirm_TossApprovesAnotherAmount_CanceledAtTossStockBackFailedWithEvidence(t *testing.T) {
@@ -342,7 +344,7 @@ func (fs *failureStack) parkedPayment(t *testing.T) (order, string, int64, <-cha
 	return o, key, p.ID, answer
 }
 
-// Scenario 5a: a compensation that cannot finish parks the payment; once the cause is gone,
+// A compensation that cannot finish parks the payment; once the cause is gone,
 // an operator's retry-compensation signal finishes it.
 func TestConfirm_CancelRefusedAtToss_ParkedUntilRetryCompensationFinishesIt(t *testing.T) {
 	start := time.Now()
@@ -387,7 +389,7 @@ func TestConfirm_CancelRefusedAtToss_ParkedUntilRetryCompensationFinishesIt(t *t
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 5b: an operator settles a parked payment by hand and closes it with a resolve
+// An operator settles a parked payment by hand and closes it with a resolve
 // signal; the note is recorded as an OPERATOR_RESOLVED event.
 func TestConfirm_CancelRefusedAtToss_OperatorResolvesWithNoteRecorded(t *testing.T) {
 	start := time.Now()
@@ -438,7 +440,7 @@ func TestConfirm_CancelRefusedAtToss_OperatorResolvesWithNoteRecorded(t *testing
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 6: a shopper's browser fires the same confirm twenty times at once. One saga,
+// A shopper's browser fires the same confirm twenty times at once. One saga,
 // one approval, and every request gets the same answer.
 func TestConfirm_TwentyConcurrentConfirms_OneApprovalSameAnswer(t *testing.T) {
 	start := time.Now()
@@ -480,7 +482,7 @@ func TestConfirm_TwentyConcurrentConfirms_OneApprovalSameAnswer(t *testing.T) {
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 7: a hot product. 200 buyers race for 50 items, 32 at a time: exactly 50 pay;
+// A hot product. 200 buyers race for 50 items, 32 at a time: exactly 50 pay;
 // every other buyer is refused or fails with nothing charged; the stock ends at 0 and is
 // never seen below it.
 func TestConfirm_HotProduct200BuyersFor50_Exactly50PaidNoOversell(t *testing.T) {
@@ -635,7 +637,7 @@ func (fs *failureStack) watchStock(productID int64) (lowest func() int, stop fun
 		}
 }
 
-// Scenario 8a: Toss's 10-minute window closes while the confirm is on its way (the
+// Toss's 10-minute window closes while the confirm is on its way (the
 // simulator's clock jumps while it holds the call): Toss answers NOT_FOUND_PAYMENT_SESSION,
 // nothing is charged and the stock comes back.
 func TestConfirm_SessionExpiresBeforeConfirmReachesToss_FailedNotFoundPaymentSessionStockBack(t *testing.T) {
@@ -662,7 +664,7 @@ func TestConfirm_SessionExpiresBeforeConfirmReachesToss_FailedNotFoundPaymentSes
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 8b: the shopper comes back from the payment window after Toss's 10-minute
+// The shopper comes back from the payment window after Toss's 10-minute
 // window: the saga's read before the confirm finds the payment expired, and the order fails
 // with Toss's code for it.
 func TestConfirm_ConfirmAfterSessionWindow_FailedNotFoundPaymentSessionStockBack(t *testing.T) {
@@ -712,7 +714,7 @@ func (fs *failureStack) consoleCancel(paymentKey string) (*toss.Payment, error) 
 		toss.CancelRequest{CancelReason: "고객 요청으로 콘솔에서 취소"}, "console-cancel-"+paymentKey)
 }
 
-// Scenario 9a: a cancel made at Toss races the confirm and arrives first. Toss cannot cancel
+// A cancel made at Toss races the confirm and arrives first. Toss cannot cancel
 // a payment it has not approved, so the cancel is refused and the confirm goes through:
 // paid once, nothing cancelled.
 func TestConfirm_TossCancelBeforeApproval_RefusedAndConfirmEndsPaidOnce(t *testing.T) {
@@ -742,11 +744,11 @@ func TestConfirm_TossCancelBeforeApproval_RefusedAndConfirmEndsPaidOnce(t *testi
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 9b: a cancel made at Toss lands after Toss approved but before the saga heard of
+// A cancel made at Toss lands after Toss approved but before the saga heard of
 // the approval. The saga records the approval it was given, exactly once, and never cancels
 // or charges a second time; Toss holds one approval and one cancel. The order stays PAID
 // while Toss says CANCELED: settling that (PAID → CANCELED, stock policy) is the
-// reconciliation's job (issue 7), which this test will then check.
+// reconciliation's job (reconcile_test.go), not the saga's.
 func TestConfirm_TossCancelAfterApprovalBeforeRecord_PaidOnceAndSagaNeverCancelsAgain(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
