@@ -2,9 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
-
-	"gorm.io/gorm"
 
 	"github.com/paysaga/paysaga"
 )
@@ -14,11 +11,8 @@ import (
 // paymentKey already paying one order is refused before anything is written or Toss is
 // called; the unique index on payment_key stays the guarantee when two requests race.
 func (s *Store) OrderBoundToPaymentKey(ctx context.Context, paymentKey string) (paysaga.Order, error) {
-	var row orderRow
-	err := s.db.WithContext(ctx).Where("payment_key = ?", paymentKey).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return paysaga.Order{}, paysaga.Errorf(paysaga.CodeOrderNotFound, "no order is paid with this paymentKey")
-	}
+	row, err := takeOne[orderRow](s.db.WithContext(ctx), "payment_key", paymentKey,
+		paysaga.Errorf(paysaga.CodeOrderNotFound, "no order is paid with this paymentKey"))
 	if err != nil {
 		return paysaga.Order{}, fail(err, "find the order of a paymentKey")
 	}
