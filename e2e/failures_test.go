@@ -92,6 +92,16 @@ func assertRefusedOrPending(t *testing.T, a confirmAnswer, wantStatus int, wantC
 	}
 }
 
+// authorizedOrder is where most scenarios start: a shopper with an order for one of a new
+// product, which Toss's payment window has authorized and nobody has confirmed yet.
+func (fs *failureStack) authorizedOrder(t *testing.T, price int64, stock int) (*checkout, paysaga.Product, order, string) {
+	t.Helper()
+	c := fs.shopper(t)
+	p := c.product(price, stock)
+	o := c.createOrder(p.ID, 1, price)
+	return c, p, o, c.authorize(o)
+}
+
 // heldConfirm is a fault that lets Toss approve and then holds the answer for d: the window
 // between the approval and the worker learning of it, where money has moved and the
 // database does not know yet.
@@ -117,10 +127,7 @@ func (fs *failureStack) waitApprovedAndHeld(t *testing.T, orderID string) {
 func TestConfirm_WorkerKilledAfterTossApproved_NewWorkerFinishesPaidOnce(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(45000, 5)
-	o := c.createOrder(p.ID, 1, 45000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 45000, 5)
 	fs.faults(t, heldConfirm(o.OrderID, 2*time.Minute))
 	replaysBefore := fs.Simulator.Stats().Calls[tosssim.EndpointConfirm].Replays
 
@@ -158,10 +165,7 @@ func TestConfirm_WorkerKilledAfterTossApproved_NewWorkerFinishesPaidOnce(t *test
 func TestConfirm_TossAnswersAfterClientTimeout_SameKeyRetryEndsPaidOnce(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(27000, 3)
-	o := c.createOrder(p.ID, 1, 27000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 27000, 3)
 	fs.faults(t, heldConfirm(o.OrderID, 4*time.Second))
 	fs.startWorker(t, "TOSS_TIMEOUT=1s")
 	before := fs.Simulator.Stats().Calls[tosssim.EndpointConfirm]
@@ -192,10 +196,7 @@ func TestConfirm_TossAnswersAfterClientTimeout_SameKeyRetryEndsPaidOnce(t *testi
 func TestConfirm_DatabaseDownAfterTossApproved_SagaWaitsAndEndsPaidWithoutRefund(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(52000, 2)
-	o := c.createOrder(p.ID, 1, 52000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 52000, 2)
 	fs.faults(t, heldConfirm(o.OrderID, time.Second))
 	cancelsBefore := fs.Simulator.Stats().Calls[tosssim.EndpointCancel].Total
 	w := fs.startWorker(t)
@@ -257,10 +258,7 @@ func TestConfirm_DatabaseDownAfterTossApproved_SagaWaitsAndEndsPaidWithoutRefund
 func TestConfirm_TossApprovesAnotherAmount_CanceledAtTossStockBackFailedWithEvidence(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(30000, 2)
-	o := c.createOrder(p.ID, 1, 30000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 30000, 2)
 	fs.faults(t, tosssim.FaultRule{Endpoint: tosssim.EndpointConfirm, OrderID: o.OrderID, Kind: tosssim.FaultTamperAmount, Amount: 31000})
 	fs.startWorker(t)
 
@@ -309,10 +307,7 @@ func TestConfirm_TossApprovesAnotherAmount_CanceledAtTossStockBackFailedWithEvid
 // pending confirm.
 func (fs *failureStack) parkedPayment(t *testing.T) (order, string, int64, <-chan confirmAnswer) {
 	t.Helper()
-	c := fs.shopper(t)
-	p := c.product(64000, 3)
-	o := c.createOrder(p.ID, 1, 64000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 64000, 3)
 	fs.faults(t,
 		tosssim.FaultRule{Endpoint: tosssim.EndpointConfirm, OrderID: o.OrderID, Kind: tosssim.FaultTamperAmount},
 		tosssim.FaultRule{Endpoint: tosssim.EndpointCancel, OrderID: o.OrderID, Kind: tosssim.FaultRefuseCancel},
@@ -445,10 +440,7 @@ func TestConfirm_CancelRefusedAtToss_OperatorResolvesWithNoteRecorded(t *testing
 func TestConfirm_TwentyConcurrentConfirms_OneApprovalSameAnswer(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(15000, 4)
-	o := c.createOrder(p.ID, 1, 15000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 15000, 4)
 	fs.startWorker(t)
 	before := fs.Simulator.Stats().Calls[tosssim.EndpointConfirm].Total
 
@@ -637,52 +629,47 @@ func (fs *failureStack) watchStock(productID int64) (lowest func() int, stop fun
 		}
 }
 
-// Toss's 10-minute window closes while the confirm is on its way (the
-// simulator's clock jumps while it holds the call): Toss answers NOT_FOUND_PAYMENT_SESSION,
-// nothing is charged and the stock comes back.
-func TestConfirm_SessionExpiresBeforeConfirmReachesToss_FailedNotFoundPaymentSessionStockBack(t *testing.T) {
-	start := time.Now()
-	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(88000, 2)
-	o := c.createOrder(p.ID, 1, 88000)
-	key := c.authorize(o)
-	fs.faults(t, tosssim.FaultRule{Endpoint: tosssim.EndpointConfirm, OrderID: o.OrderID, Kind: tosssim.FaultLatency, LatencyMS: 1500})
-	fs.startWorker(t)
+// Toss's 10-minute payment window closes before the confirm is approved: either while the
+// confirm is on its way (the simulator's clock jumps while it holds the call), or before the
+// shopper even comes back from the payment window, so that the saga's read before the
+// confirm finds the payment expired. Either way Toss answers NOT_FOUND_PAYMENT_SESSION,
+// nothing is charged, the order fails with Toss's code and the stock comes back.
+func TestConfirm_SessionExpires_FailedNotFoundPaymentSessionStockBack(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// inFlight jumps the clock while Toss holds the confirm; otherwise before it is sent.
+		inFlight bool
+	}{
+		{"BeforeConfirmReachesToss", true},
+		{"ConfirmAfterSessionWindow", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			fs := stackForFailures(t)
+			c, p, o, key := fs.authorizedOrder(t, 88000, 2)
+			if tc.inFlight {
+				fs.faults(t, tosssim.FaultRule{Endpoint: tosssim.EndpointConfirm, OrderID: o.OrderID, Kind: tosssim.FaultLatency, LatencyMS: 1500})
+			} else {
+				fs.clock.Advance(tosssim.SessionTimeout + time.Minute)
+			}
+			fs.startWorker(t)
 
-	answer := c.apiSession().confirmInBackground(o.OrderID, key, "88000")
-	eventually(t, 30*time.Second, "the confirm to reach Toss", func() bool {
-		return fs.Simulator.Stats().Calls[tosssim.EndpointConfirm].InFlight > 0
-	})
-	fs.clock.Advance(tosssim.SessionTimeout + time.Minute)
+			answer := c.apiSession().confirmInBackground(o.OrderID, key, "88000")
+			if tc.inFlight {
+				eventually(t, 30*time.Second, "the confirm to reach Toss", func() bool {
+					return fs.Simulator.Stats().Calls[tosssim.EndpointConfirm].InFlight > 0
+				})
+				fs.clock.Advance(tosssim.SessionTimeout + time.Minute)
+			}
 
-	a := answerOf(t, answer)
-	if a.status != http.StatusPaymentRequired || a.err.Code != toss.CodeNotFoundPaymentSession {
-		t.Fatalf("confirm: want 402 NOT_FOUND_PAYMENT_SESSION, got %d %s", a.status, a.raw)
+			a := answerOf(t, answer)
+			if a.status != http.StatusPaymentRequired || a.err.Code != toss.CodeNotFoundPaymentSession {
+				t.Fatalf("confirm: want 402 NOT_FOUND_PAYMENT_SESSION, got %d %s", a.status, a.raw)
+			}
+			fs.assertExpired(t, o, key, p.ID, 2)
+			t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
+		})
 	}
-	fs.assertExpired(t, o, key, p.ID, 2)
-	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
-}
-
-// The shopper comes back from the payment window after Toss's 10-minute
-// window: the saga's read before the confirm finds the payment expired, and the order fails
-// with Toss's code for it.
-func TestConfirm_ConfirmAfterSessionWindow_FailedNotFoundPaymentSessionStockBack(t *testing.T) {
-	start := time.Now()
-	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(88000, 2)
-	o := c.createOrder(p.ID, 1, 88000)
-	key := c.authorize(o)
-	fs.clock.Advance(tosssim.SessionTimeout + time.Minute)
-	fs.startWorker(t)
-
-	status, _, e := c.confirm(o.OrderID, key, "88000")
-	if status != http.StatusPaymentRequired || e.Code != toss.CodeNotFoundPaymentSession {
-		t.Fatalf("confirm: want 402 NOT_FOUND_PAYMENT_SESSION, got %d %+v", status, e)
-	}
-	fs.assertExpired(t, o, key, p.ID, 2)
-	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
 func (fs *failureStack) assertExpired(t *testing.T, o order, key string, productID int64, wantStock int) {
@@ -720,10 +707,7 @@ func (fs *failureStack) consoleCancel(paymentKey string) (*toss.Payment, error) 
 func TestConfirm_TossCancelBeforeApproval_RefusedAndConfirmEndsPaidOnce(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(21000, 3)
-	o := c.createOrder(p.ID, 1, 21000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 21000, 3)
 	fs.faults(t, tosssim.FaultRule{Endpoint: tosssim.EndpointConfirm, OrderID: o.OrderID, Kind: tosssim.FaultLatency, LatencyMS: 1500})
 	fs.startWorker(t)
 
@@ -752,10 +736,7 @@ func TestConfirm_TossCancelBeforeApproval_RefusedAndConfirmEndsPaidOnce(t *testi
 func TestConfirm_TossCancelAfterApprovalBeforeRecord_PaidOnceAndSagaNeverCancelsAgain(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(21000, 3)
-	o := c.createOrder(p.ID, 1, 21000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 21000, 3)
 	fs.faults(t, heldConfirm(o.OrderID, time.Second))
 	fs.startWorker(t)
 	cancelsBefore := fs.Simulator.Stats().Calls[tosssim.EndpointCancel].Total
