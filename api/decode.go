@@ -20,16 +20,26 @@ import (
 // maxBody bounds every request body: the largest honest request is a few hundred bytes.
 const maxBody = 16 << 10
 
-// decodeJSON reads exactly one JSON object into v, refusing unknown fields and trailing
-// data, and names the offending field in the error.
-func decodeJSON(c echo.Context, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxBody))
+// readBody reads the request body up to limit bytes. A longer body is 413, so a client
+// learns its request was too large rather than malformed.
+func readBody(c echo.Context, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 		}
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "could not read the request body")
+		return nil, paysaga.Errorf(paysaga.CodeInvalidRequest, "could not read the request body")
+	}
+	return body, nil
+}
+
+// decodeJSON reads exactly one JSON object into v, refusing unknown fields and trailing
+// data, and names the offending field in the error.
+func decodeJSON(c echo.Context, v any) error {
+	body, err := readBody(c, maxBody)
+	if err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

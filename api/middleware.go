@@ -109,14 +109,22 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
+// listSetting is the items of a comma-separated setting, trimmed, with empty ones dropped:
+// "a, b," reads as "a,b" does.
+func listSetting(s string) []string {
+	var items []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
+}
+
 // ParseTrustedProxies reads a comma-separated list of addresses and CIDR ranges.
 func ParseTrustedProxies(s string) ([]*net.IPNet, error) {
 	var out []*net.IPNet
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
+	for _, part := range listSetting(s) {
 		_, ipNet, err := net.ParseCIDR(part)
 		if err != nil {
 			ip := net.ParseIP(part)
@@ -196,11 +204,7 @@ func (s *Server) cors() echo.MiddlewareFunc {
 // bare scheme://host[:port] origin ("*" included: a payment API has no business with it).
 func ParseOrigins(s string) ([]string, error) {
 	var out []string
-	for _, o := range strings.Split(s, ",") {
-		o = strings.TrimSpace(o)
-		if o == "" {
-			continue
-		}
+	for _, o := range listSetting(s) {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
 			return nil, fmt.Errorf("CORS origin %q: want scheme://host[:port]", o)

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -17,40 +16,8 @@ import (
 	"github.com/paysaga/paysaga/toss"
 )
 
-// Events the webhook handler writes to an order's audit trail. They change no state: the
-// saga owns the order's transitions, reconciliation acts on what these record.
-const (
-	// EventTossWebhook records a payment state Toss confirmed after a webhook.
-	EventTossWebhook = "TOSS_WEBHOOK"
-	// EventTossCanceledPaidOrder records that Toss holds a PAID order's payment as
-	// cancelled: money went back without the order knowing, and a person or the
-	// reconciliation job has to look at it.
-	EventTossCanceledPaidOrder = "TOSS_CANCELED_PAID_ORDER"
-)
-
-// webhookStatuses are the payment statuses Toss sends PAYMENT_STATUS_CHANGED for; a
-// webhook whose payment Toss holds in any other status claims a change that did not happen.
-var webhookStatuses = map[string]bool{
-	paysaga.PaymentDone: true, paysaga.PaymentCanceled: true, paysaga.PaymentPartialCanceled: true,
-	paysaga.PaymentAborted: true, paysaga.PaymentExpired: true,
-}
-
 // maxWebhookBody bounds a webhook: a Payment with its cancels is a few KiB.
 const maxWebhookBody = 64 << 10
-
-type webhookEvent struct {
-	EventType string          `json:"eventType"`
-	CreatedAt string          `json:"createdAt"`
-	Data      json.RawMessage `json:"data"`
-}
-
-// webhookPayment is all the handler reads from the body: which payment to look up, and
-// the secret to compare. Everything else comes from Toss itself.
-type webhookPayment struct {
-	PaymentKey string  `json:"paymentKey"`
-	OrderID    string  `json:"orderId"`
-	Secret     *string `json:"secret"`
-}
 
 type webhookAnswer struct {
 	Received bool `json:"received"`
@@ -66,24 +33,20 @@ type webhookAnswer struct {
 // a body that is not a webhook.
 func (s *Server) tossWebhook(c echo.Context) error {
 	ctx := c.Request().Context()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxWebhookBody))
+	body, err := readBody(c, maxWebhookBody)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
-		}
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "could not read the request body")
+		return err
 	}
 	// Not strict like the API's own requests: Toss adds fields without notice.
-	var ev webhookEvent
+	var ev paysaga.WebhookEvent
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "%s", describeJSONError(err))
 	}
-	if ev.EventType != "PAYMENT_STATUS_CHANGED" {
+	if ev.EventType != paysaga.WebhookPaymentStatusChanged {
 		s.logger.InfoContext(ctx, "webhook ignored: not a payment status change", "eventType", truncate(ev.EventType, 64))
 		return c.JSON(http.StatusOK, webhookAnswer{Received: true})
 	}
-	var hint webhookPayment
+	var hint paysaga.WebhookPayment
 	if err := json.Unmarshal(ev.Data, &hint); err != nil || len(ev.Data) == 0 {
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field data: must be a payment object")
 	}
@@ -111,7 +74,7 @@ func (s *Server) tossWebhook(c echo.Context) error {
 		s.logger.WarnContext(ctx, "webhook ignored: its secret is not the payment's", "orderId", p.OrderID)
 		return c.JSON(http.StatusOK, webhookAnswer{Received: true})
 	}
-	if !webhookStatuses[p.Status] {
+	if !paysaga.WebhookStatus(p.Status) {
 		s.logger.WarnContext(ctx, "webhook ignored: Toss shows no such change", "orderId", p.OrderID, "tossStatus", p.Status)
 		return c.JSON(http.StatusOK, webhookAnswer{Received: true})
 	}
@@ -141,10 +104,10 @@ func (s *Server) recordVerifiedPayment(ctx context.Context, facts paysaga.Paymen
 	}
 	db := order.Facts()
 	ev := paysaga.Evidence{Toss: &facts, DB: &db}
-	eventType := EventTossWebhook
+	eventType := paysaga.EventTossWebhook
 	switch {
 	case order.Status == paysaga.StatusPaid && (facts.Status == paysaga.PaymentCanceled || facts.Status == paysaga.PaymentPartialCanceled):
-		eventType = EventTossCanceledPaidOrder
+		eventType = paysaga.EventTossCanceledPaidOrder
 		ev.Code = string(paysaga.StatusNeedsAttention)
 		ev.Note = "Toss holds the payment of a PAID order as " + facts.Status + "; reconcile"
 		s.logger.WarnContext(ctx, "Toss reports a PAID order's payment cancelled", "orderId", order.ID, "tossStatus", facts.Status)
@@ -154,7 +117,7 @@ func (s *Server) recordVerifiedPayment(ctx context.Context, facts paysaga.Paymen
 		ev.Note = "verified with Toss after a webhook"
 	}
 	sameState := func(e paysaga.PaymentEvent) bool {
-		return (e.Type == EventTossWebhook || e.Type == EventTossCanceledPaidOrder) && e.Evidence.Toss != nil &&
+		return (e.Type == paysaga.EventTossWebhook || e.Type == paysaga.EventTossCanceledPaidOrder) && e.Evidence.Toss != nil &&
 			e.Evidence.Toss.Status == facts.Status && e.Evidence.Toss.PaymentKey == facts.PaymentKey &&
 			e.Evidence.Toss.TotalAmount.Equal(facts.TotalAmount)
 	}

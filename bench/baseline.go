@@ -1,8 +1,9 @@
 package bench
 
-// The baseline is the measuring stick: the original write-up's server, in Go, on the same
-// tables, database and simulator as paysaga. Its confirm is one transaction that locks the
-// order and the product (SELECT … FOR UPDATE; on SQLite BEGIN IMMEDIATE locks the whole
+// The baseline is the measuring stick: the usual Spring-style payment server, one
+// @Transactional confirm with a JPA pessimistic lock, written in Go on the same tables,
+// database and simulator as paysaga. Its confirm is one transaction that locks the order
+// and the product (SELECT … FOR UPDATE; on SQLite BEGIN IMMEDIATE locks the whole
 // database instead), reduces the stock, reads the payment from Toss, verifies, confirms
 // with Toss, verifies again, marks the order paid and commits — holding its locks across
 // both Toss calls. It is not product code: it keeps none of paysaga's guarantees (a crash
@@ -118,7 +119,7 @@ func (b *baseline) q(query string) string {
 	return sb.String()
 }
 
-// forUpdate is the row lock of the write-up's pessimistic lock; SQLite has none (its
+// forUpdate is the row lock of a JPA pessimistic lock; SQLite has none (its
 // BEGIN IMMEDIATE already holds the database's only write lock).
 func (b *baseline) forUpdate() string {
 	if b.postgres {
@@ -134,7 +135,7 @@ type baselineCreateRequest struct {
 	Amount    decimal.Decimal `json:"amount"`
 }
 
-// handleCreate is the write-up's steps 1–3 in one transaction: user and product exist,
+// handleCreate creates the order in one transaction: user and product exist,
 // amount = price × quantity, enough stock, order stored as CREATED.
 func (b *baseline) handleCreate(w http.ResponseWriter, r *http.Request) {
 	var req baselineCreateRequest
@@ -183,8 +184,8 @@ type baselineConfirmRequest struct {
 	Amount     decimal.Decimal `json:"amount"`
 }
 
-// handleConfirm is the write-up's OrderService.confirmOrder: one @Transactional method with
-// both Toss calls inside.
+// handleConfirm is the lock-across-calls confirm: one @Transactional method, as a Spring
+// OrderService.confirmOrder would be, with both Toss calls inside.
 func (b *baseline) handleConfirm(w http.ResponseWriter, r *http.Request) {
 	var req baselineConfirmRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.OrderID == "" || req.PaymentKey == "" {
@@ -228,7 +229,8 @@ func (b *baseline) handleConfirm(w http.ResponseWriter, r *http.Request) {
 		if err := paysaga.VerifyBeforeConfirm(o, claim, facts(before)); err != nil {
 			return err
 		}
-		// 5. Confirm, inside the transaction (no Idempotency-Key in the write-up).
+		// 5. Confirm, inside the transaction, with no Idempotency-Key: the design being
+		// measured sends none.
 		after, err := b.toss.Confirm(ctx, toss.ConfirmRequest{PaymentKey: req.PaymentKey, OrderID: req.OrderID, Amount: req.Amount}, "")
 		if err != nil {
 			return err

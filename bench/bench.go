@@ -5,10 +5,10 @@
 // the API, a worker and the Toss simulator with a latency fault on every Toss API call) —
 // or targets one that runs elsewhere — and drives whole checkouts through the public API
 // (create → simulator authorize → confirm) with C concurrent buyers, for a count or a
-// duration. The baseline, the original write-up's confirm (one transaction holding the
-// order's and the product's row locks across both Toss calls), runs in the same process
-// on the same database and simulator, behind an HTTP endpoint of its own, and is driven by
-// the same buyers through the same client.
+// duration. The baseline, the usual confirm of a lock-across-calls design (one transaction
+// holding the order's and the product's row locks across both Toss calls), runs in the
+// same process on the same database and simulator, behind an HTTP endpoint of its own,
+// and is driven by the same buyers through the same client.
 //
 //	paysaga-dev bench                               # every scenario, SQLite, both systems
 //	paysaga-dev bench -db postgres -scenario hot -n 2000

@@ -49,7 +49,7 @@ func DefaultScenarios() []Scenario {
 		{Name: "approve_then_drop", Expect: "PAID, one approval",
 			Rules: []tosssim.FaultRule{{Endpoint: tosssim.EndpointConfirm, Kind: tosssim.FaultApplyThenFail, Then: "drop"}}},
 		// 31 s: past the Toss client's 30 s timeout, so the worker sees a timeout after Toss
-		// approved — the write-up's approve-then-timeout gap.
+		// approved: the money has moved and the worker cannot tell.
 		{Name: "approve_then_timeout", Expect: "PAID, one approval",
 			Rules: []tosssim.FaultRule{{Endpoint: tosssim.EndpointConfirm, Kind: tosssim.FaultApplyThenFail, Then: "delay", DelayMS: 31000}}},
 		{Name: "decline", Expect: "FAILED REJECT_CARD_PAYMENT",

@@ -68,7 +68,7 @@ type Config struct {
 	// those workflows themselves when they mean to).
 	PauseSchedules bool
 	Logger         *slog.Logger
-	// Security: tokens, payload encryption, CORS, rate limits, webhooks (security.go).
+	// Security: tokens, payload encryption, CORS, rate limits, webhooks (access.go).
 	Security Security
 	// OTLPEndpoint, when set, sends the stack's traces to an OpenTelemetry collector.
 	OTLPEndpoint string

@@ -18,7 +18,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/paysaga/paysaga"
-	"github.com/paysaga/paysaga/api"
 	"github.com/paysaga/paysaga/tosssim"
 )
 
@@ -107,7 +106,7 @@ func newFixture(t *testing.T, c *checkout) *fixture {
 		t.Fatalf("genuine webhook: %d", status)
 	}
 	evs := events(t, c, f.paid.OrderID)
-	if len(evs) != before+1 || evs[len(evs)-1].Type != api.EventTossWebhook || evs[len(evs)-1].Evidence.Toss.Status != "DONE" {
+	if len(evs) != before+1 || evs[len(evs)-1].Type != paysaga.EventTossWebhook || evs[len(evs)-1].Evidence.Toss.Status != "DONE" {
 		t.Fatalf("genuine webhook not recorded with Toss's state: %+v", evs[len(evs)-1])
 	}
 	return f
@@ -122,8 +121,8 @@ func events(t *testing.T, c *checkout, orderID string) []paysaga.PaymentEvent {
 	return evs
 }
 
-// expireOrder stands in for the order-expiry job (issue 7), which does not exist yet: it
-// moves a CREATED order to EXPIRED in the database directly.
+// expireOrder moves a CREATED order to EXPIRED in the database directly, so that the test
+// need not wait for the expiry Schedule's sweep (a minute apart, 30 minutes of age).
 func expireOrder(t *testing.T, c *checkout, orderID string) {
 	t.Helper()
 	driver, dsn := "sqlite", "file:"+filepath.Join(c.stack.DataDir, "paysaga.db")+"?_pragma=busy_timeout(10000)"

@@ -27,7 +27,7 @@ import (
 type failureStack struct {
 	*stacktest.Stack
 	pg    *pgtest.Server
-	clock *stacktest.SimClock
+	clock *tosssim.Clock
 }
 
 // stackForFailures starts the failure scenarios' stack on first use.

@@ -1,7 +1,8 @@
 package e2e
 
-// The failure scenarios: the gaps of the original write-up (approve-then-crash,
-// approve-then-timeout, a database outage between the approval and its record), the
+// The failure scenarios: the gaps a confirm inside one database transaction leaves open
+// (approve-then-crash, approve-then-timeout, a database outage between the approval and its
+// record), the
 // compensations and what happens when they cannot finish, and the races. Each runs against
 // the real Temporal server, PostgreSQL and the simulator, with the worker as a separate
 // operating-system process (see failstack_test.go).
@@ -91,8 +92,19 @@ func assertRefusedOrPending(t *testing.T, a confirmAnswer, wantStatus int, wantC
 	}
 }
 
+// authorizedOrder is where most scenarios start: a shopper with an order for one of a new
+// product, which Toss's payment window has authorized and nobody has confirmed yet.
+func (fs *failureStack) authorizedOrder(t *testing.T, price int64, stock int) (*checkout, paysaga.Product, order, string) {
+	t.Helper()
+	c := fs.shopper(t)
+	p := c.product(price, stock)
+	o := c.createOrder(p.ID, 1, price)
+	return c, p, o, c.authorize(o)
+}
+
 // heldConfirm is a fault that lets Toss approve and then holds the answer for d: the window
-// between the approval and the worker learning of it, where the write-up's gaps are.
+// between the approval and the worker learning of it, where money has moved and the
+// database does not know yet.
 func heldConfirm(orderID string, d time.Duration) tosssim.FaultRule {
 	return tosssim.FaultRule{
 		Endpoint: tosssim.EndpointConfirm, OrderID: orderID, Count: 1,
@@ -109,16 +121,13 @@ func (fs *failureStack) waitApprovedAndHeld(t *testing.T, orderID string) {
 	})
 }
 
-// Scenario 1: approve then crash. The worker process dies (SIGKILL) after Toss approved and
+// Approve then crash. The worker process dies (SIGKILL) after Toss approved and
 // before the approval was recorded; a new worker process resumes the saga, whose retry of
 // the confirm carries the same Idempotency-Key and gets Toss's remembered approval.
 func TestConfirm_WorkerKilledAfterTossApproved_NewWorkerFinishesPaidOnce(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(45000, 5)
-	o := c.createOrder(p.ID, 1, 45000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 45000, 5)
 	fs.faults(t, heldConfirm(o.OrderID, 2*time.Minute))
 	replaysBefore := fs.Simulator.Stats().Calls[tosssim.EndpointConfirm].Replays
 
@@ -151,15 +160,12 @@ func TestConfirm_WorkerKilledAfterTossApproved_NewWorkerFinishesPaidOnce(t *test
 	}
 }
 
-// Scenario 2: approve then timeout. Toss approves but answers after the worker's HTTP client
+// Approve then timeout. Toss approves but answers after the worker's HTTP client
 // gave up; the saga retries with the same Idempotency-Key and gets the approval.
 func TestConfirm_TossAnswersAfterClientTimeout_SameKeyRetryEndsPaidOnce(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(27000, 3)
-	o := c.createOrder(p.ID, 1, 27000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 27000, 3)
 	fs.faults(t, heldConfirm(o.OrderID, 4*time.Second))
 	fs.startWorker(t, "TOSS_TIMEOUT=1s")
 	before := fs.Simulator.Stats().Calls[tosssim.EndpointConfirm]
@@ -184,16 +190,13 @@ func TestConfirm_TossAnswersAfterClientTimeout_SameKeyRetryEndsPaidOnce(t *testi
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 3: the database goes down between Toss's approval and its record. Money has
+// The database goes down between Toss's approval and its record. Money has
 // moved, so the saga recovers forward: it waits for the database and records PAID, and
 // never refunds.
 func TestConfirm_DatabaseDownAfterTossApproved_SagaWaitsAndEndsPaidWithoutRefund(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(52000, 2)
-	o := c.createOrder(p.ID, 1, 52000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 52000, 2)
 	fs.faults(t, heldConfirm(o.OrderID, time.Second))
 	cancelsBefore := fs.Simulator.Stats().Calls[tosssim.EndpointCancel].Total
 	w := fs.startWorker(t)
@@ -249,16 +252,13 @@ func TestConfirm_DatabaseDownAfterTossApproved_SagaWaitsAndEndsPaidWithoutRefund
 	assertConfirmAnswer(t, answerOf(t, answer), "PAID")
 }
 
-// Scenario 4: Toss approves a different amount than was asked. The approval is not
+// Toss approves a different amount than was asked. The approval is not
 // recorded: the saga cancels it at Toss, gives the stock back and records FAILED with what
 // each side said.
 func TestConfirm_TossApprovesAnotherAmount_CanceledAtTossStockBackFailedWithEvidence(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(30000, 2)
-	o := c.createOrder(p.ID, 1, 30000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 30000, 2)
 	fs.faults(t, tosssim.FaultRule{Endpoint: tosssim.EndpointConfirm, OrderID: o.OrderID, Kind: tosssim.FaultTamperAmount, Amount: 31000})
 	fs.startWorker(t)
 
@@ -307,10 +307,7 @@ func TestConfirm_TossApprovesAnotherAmount_CanceledAtTossStockBackFailedWithEvid
 // pending confirm.
 func (fs *failureStack) parkedPayment(t *testing.T) (order, string, int64, <-chan confirmAnswer) {
 	t.Helper()
-	c := fs.shopper(t)
-	p := c.product(64000, 3)
-	o := c.createOrder(p.ID, 1, 64000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 64000, 3)
 	fs.faults(t,
 		tosssim.FaultRule{Endpoint: tosssim.EndpointConfirm, OrderID: o.OrderID, Kind: tosssim.FaultTamperAmount},
 		tosssim.FaultRule{Endpoint: tosssim.EndpointCancel, OrderID: o.OrderID, Kind: tosssim.FaultRefuseCancel},
@@ -342,7 +339,7 @@ func (fs *failureStack) parkedPayment(t *testing.T) (order, string, int64, <-cha
 	return o, key, p.ID, answer
 }
 
-// Scenario 5a: a compensation that cannot finish parks the payment; once the cause is gone,
+// A compensation that cannot finish parks the payment; once the cause is gone,
 // an operator's retry-compensation signal finishes it.
 func TestConfirm_CancelRefusedAtToss_ParkedUntilRetryCompensationFinishesIt(t *testing.T) {
 	start := time.Now()
@@ -387,7 +384,7 @@ func TestConfirm_CancelRefusedAtToss_ParkedUntilRetryCompensationFinishesIt(t *t
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 5b: an operator settles a parked payment by hand and closes it with a resolve
+// An operator settles a parked payment by hand and closes it with a resolve
 // signal; the note is recorded as an OPERATOR_RESOLVED event.
 func TestConfirm_CancelRefusedAtToss_OperatorResolvesWithNoteRecorded(t *testing.T) {
 	start := time.Now()
@@ -438,15 +435,12 @@ func TestConfirm_CancelRefusedAtToss_OperatorResolvesWithNoteRecorded(t *testing
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 6: a shopper's browser fires the same confirm twenty times at once. One saga,
+// A shopper's browser fires the same confirm twenty times at once. One saga,
 // one approval, and every request gets the same answer.
 func TestConfirm_TwentyConcurrentConfirms_OneApprovalSameAnswer(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(15000, 4)
-	o := c.createOrder(p.ID, 1, 15000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 15000, 4)
 	fs.startWorker(t)
 	before := fs.Simulator.Stats().Calls[tosssim.EndpointConfirm].Total
 
@@ -480,7 +474,7 @@ func TestConfirm_TwentyConcurrentConfirms_OneApprovalSameAnswer(t *testing.T) {
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 7: a hot product. 200 buyers race for 50 items, 32 at a time: exactly 50 pay;
+// A hot product. 200 buyers race for 50 items, 32 at a time: exactly 50 pay;
 // every other buyer is refused or fails with nothing charged; the stock ends at 0 and is
 // never seen below it.
 func TestConfirm_HotProduct200BuyersFor50_Exactly50PaidNoOversell(t *testing.T) {
@@ -635,52 +629,47 @@ func (fs *failureStack) watchStock(productID int64) (lowest func() int, stop fun
 		}
 }
 
-// Scenario 8a: Toss's 10-minute window closes while the confirm is on its way (the
-// simulator's clock jumps while it holds the call): Toss answers NOT_FOUND_PAYMENT_SESSION,
-// nothing is charged and the stock comes back.
-func TestConfirm_SessionExpiresBeforeConfirmReachesToss_FailedNotFoundPaymentSessionStockBack(t *testing.T) {
-	start := time.Now()
-	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(88000, 2)
-	o := c.createOrder(p.ID, 1, 88000)
-	key := c.authorize(o)
-	fs.faults(t, tosssim.FaultRule{Endpoint: tosssim.EndpointConfirm, OrderID: o.OrderID, Kind: tosssim.FaultLatency, LatencyMS: 1500})
-	fs.startWorker(t)
+// Toss's 10-minute payment window closes before the confirm is approved: either while the
+// confirm is on its way (the simulator's clock jumps while it holds the call), or before the
+// shopper even comes back from the payment window, so that the saga's read before the
+// confirm finds the payment expired. Either way Toss answers NOT_FOUND_PAYMENT_SESSION,
+// nothing is charged, the order fails with Toss's code and the stock comes back.
+func TestConfirm_SessionExpires_FailedNotFoundPaymentSessionStockBack(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// inFlight jumps the clock while Toss holds the confirm; otherwise before it is sent.
+		inFlight bool
+	}{
+		{"BeforeConfirmReachesToss", true},
+		{"ConfirmAfterSessionWindow", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			fs := stackForFailures(t)
+			c, p, o, key := fs.authorizedOrder(t, 88000, 2)
+			if tc.inFlight {
+				fs.faults(t, tosssim.FaultRule{Endpoint: tosssim.EndpointConfirm, OrderID: o.OrderID, Kind: tosssim.FaultLatency, LatencyMS: 1500})
+			} else {
+				fs.clock.Advance(tosssim.SessionTimeout + time.Minute)
+			}
+			fs.startWorker(t)
 
-	answer := c.apiSession().confirmInBackground(o.OrderID, key, "88000")
-	eventually(t, 30*time.Second, "the confirm to reach Toss", func() bool {
-		return fs.Simulator.Stats().Calls[tosssim.EndpointConfirm].InFlight > 0
-	})
-	fs.clock.Advance(tosssim.SessionTimeout + time.Minute)
+			answer := c.apiSession().confirmInBackground(o.OrderID, key, "88000")
+			if tc.inFlight {
+				eventually(t, 30*time.Second, "the confirm to reach Toss", func() bool {
+					return fs.Simulator.Stats().Calls[tosssim.EndpointConfirm].InFlight > 0
+				})
+				fs.clock.Advance(tosssim.SessionTimeout + time.Minute)
+			}
 
-	a := answerOf(t, answer)
-	if a.status != http.StatusPaymentRequired || a.err.Code != toss.CodeNotFoundPaymentSession {
-		t.Fatalf("confirm: want 402 NOT_FOUND_PAYMENT_SESSION, got %d %s", a.status, a.raw)
+			a := answerOf(t, answer)
+			if a.status != http.StatusPaymentRequired || a.err.Code != toss.CodeNotFoundPaymentSession {
+				t.Fatalf("confirm: want 402 NOT_FOUND_PAYMENT_SESSION, got %d %s", a.status, a.raw)
+			}
+			fs.assertExpired(t, o, key, p.ID, 2)
+			t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
+		})
 	}
-	fs.assertExpired(t, o, key, p.ID, 2)
-	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
-}
-
-// Scenario 8b: the shopper comes back from the payment window after Toss's 10-minute
-// window: the saga's read before the confirm finds the payment expired, and the order fails
-// with Toss's code for it.
-func TestConfirm_ConfirmAfterSessionWindow_FailedNotFoundPaymentSessionStockBack(t *testing.T) {
-	start := time.Now()
-	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(88000, 2)
-	o := c.createOrder(p.ID, 1, 88000)
-	key := c.authorize(o)
-	fs.clock.Advance(tosssim.SessionTimeout + time.Minute)
-	fs.startWorker(t)
-
-	status, _, e := c.confirm(o.OrderID, key, "88000")
-	if status != http.StatusPaymentRequired || e.Code != toss.CodeNotFoundPaymentSession {
-		t.Fatalf("confirm: want 402 NOT_FOUND_PAYMENT_SESSION, got %d %+v", status, e)
-	}
-	fs.assertExpired(t, o, key, p.ID, 2)
-	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
 func (fs *failureStack) assertExpired(t *testing.T, o order, key string, productID int64, wantStock int) {
@@ -712,16 +701,13 @@ func (fs *failureStack) consoleCancel(paymentKey string) (*toss.Payment, error) 
 		toss.CancelRequest{CancelReason: "고객 요청으로 콘솔에서 취소"}, "console-cancel-"+paymentKey)
 }
 
-// Scenario 9a: a cancel made at Toss races the confirm and arrives first. Toss cannot cancel
+// A cancel made at Toss races the confirm and arrives first. Toss cannot cancel
 // a payment it has not approved, so the cancel is refused and the confirm goes through:
 // paid once, nothing cancelled.
 func TestConfirm_TossCancelBeforeApproval_RefusedAndConfirmEndsPaidOnce(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(21000, 3)
-	o := c.createOrder(p.ID, 1, 21000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 21000, 3)
 	fs.faults(t, tosssim.FaultRule{Endpoint: tosssim.EndpointConfirm, OrderID: o.OrderID, Kind: tosssim.FaultLatency, LatencyMS: 1500})
 	fs.startWorker(t)
 
@@ -742,18 +728,15 @@ func TestConfirm_TossCancelBeforeApproval_RefusedAndConfirmEndsPaidOnce(t *testi
 	t.Logf("scenario %s", time.Since(start).Round(time.Millisecond))
 }
 
-// Scenario 9b: a cancel made at Toss lands after Toss approved but before the saga heard of
+// A cancel made at Toss lands after Toss approved but before the saga heard of
 // the approval. The saga records the approval it was given, exactly once, and never cancels
 // or charges a second time; Toss holds one approval and one cancel. The order stays PAID
 // while Toss says CANCELED: settling that (PAID → CANCELED, stock policy) is the
-// reconciliation's job (issue 7), which this test will then check.
+// reconciliation's job (reconcile_test.go), not the saga's.
 func TestConfirm_TossCancelAfterApprovalBeforeRecord_PaidOnceAndSagaNeverCancelsAgain(t *testing.T) {
 	start := time.Now()
 	fs := stackForFailures(t)
-	c := fs.shopper(t)
-	p := c.product(21000, 3)
-	o := c.createOrder(p.ID, 1, 21000)
-	key := c.authorize(o)
+	c, p, o, key := fs.authorizedOrder(t, 21000, 3)
 	fs.faults(t, heldConfirm(o.OrderID, time.Second))
 	fs.startWorker(t)
 	cancelsBefore := fs.Simulator.Stats().Calls[tosssim.EndpointCancel].Total

@@ -71,7 +71,7 @@ func (c *checkout) shopper() *stacktest.Shopper {
 	return sh
 }
 
-// createOrder is steps 1–3: the server issues the orderId.
+// createOrder is the shop's order before any payment: the server issues the orderId.
 func (c *checkout) createOrder(productID int64, quantity int, amount int64) order {
 	c.t.Helper()
 	r, err := c.shopper().CreateOrder(context.Background(), productID, quantity, amount)
@@ -84,7 +84,8 @@ func (c *checkout) createOrder(productID int64, quantity int, amount int64) orde
 	return r.Order
 }
 
-// authorize stands in for the customer finishing the payment window (steps 4–6).
+// authorize stands in for the customer finishing Toss's payment window, which hands back
+// a paymentKey.
 func (c *checkout) authorize(o order) string {
 	c.t.Helper()
 	key, err := c.stack.NewShopper(0).Authorize(context.Background(), o)
@@ -94,7 +95,8 @@ func (c *checkout) authorize(o order) string {
 	return key
 }
 
-// confirm is step 7, with the values from the success redirect (strings, as in a URL).
+// confirm asks the API to confirm the payment, with the values from the success redirect
+// (strings, as in a URL).
 func (c *checkout) confirm(orderID, paymentKey, amount string) (int, order, apiError) {
 	c.t.Helper()
 	r, err := c.shopper().Confirm(context.Background(), orderID, paymentKey, amount)

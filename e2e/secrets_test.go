@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/api/temporalproto"
 
 	"github.com/paysaga/paysaga"
-	"github.com/paysaga/paysaga/api"
 	"github.com/paysaga/paysaga/codec"
 	"github.com/paysaga/paysaga/internal/stacktest"
 	"github.com/paysaga/paysaga/internal/workerpool"
@@ -126,7 +125,7 @@ func TestSecrets_FullCheckout_NoSecretInLogsOrHistories(t *testing.T) {
 	waitFor(t, "both webhooks recorded", func() bool {
 		a, _ := s.Store.Events(context.Background(), paid.OrderID)
 		b, _ := s.Store.Events(context.Background(), declined.OrderID)
-		return strings.Contains(fmt.Sprint(eventTypes(a)), api.EventTossWebhook) && strings.Contains(fmt.Sprint(eventTypes(b)), api.EventTossWebhook)
+		return strings.Contains(fmt.Sprint(eventTypes(a)), paysaga.EventTossWebhook) && strings.Contains(fmt.Sprint(eventTypes(b)), paysaga.EventTossWebhook)
 	})
 
 	secrets := map[string]string{
@@ -240,7 +239,7 @@ func TestWebhook_TossCancelsAPaidOrder_RecordedForReconciliation(t *testing.T) {
 	}
 	waitFor(t, "the DONE webhook", func() bool {
 		evs, _ := s.Store.Events(context.Background(), o.OrderID)
-		return strings.Contains(fmt.Sprint(eventTypes(evs)), api.EventTossWebhook)
+		return strings.Contains(fmt.Sprint(eventTypes(evs)), paysaga.EventTossWebhook)
 	})
 
 	// Someone cancels the payment in Toss's merchant console.
@@ -251,10 +250,10 @@ func TestWebhook_TossCancelsAPaidOrder_RecordedForReconciliation(t *testing.T) {
 	var evs []paysaga.PaymentEvent
 	waitFor(t, "the CANCELED webhook", func() bool {
 		evs, _ = s.Store.Events(context.Background(), o.OrderID)
-		return strings.Contains(fmt.Sprint(eventTypes(evs)), api.EventTossCanceledPaidOrder)
+		return strings.Contains(fmt.Sprint(eventTypes(evs)), paysaga.EventTossCanceledPaidOrder)
 	})
 	last := evs[len(evs)-1]
-	if last.Type != api.EventTossCanceledPaidOrder || last.Evidence.Code != "NEEDS_ATTENTION" || last.Evidence.Toss == nil ||
+	if last.Type != paysaga.EventTossCanceledPaidOrder || last.Evidence.Code != "NEEDS_ATTENTION" || last.Evidence.Toss == nil ||
 		last.Evidence.Toss.Status != paysaga.PaymentCanceled || last.Evidence.DB == nil || last.Evidence.DB.Status != paysaga.StatusPaid {
 		t.Fatalf("recorded: %+v", last)
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -51,12 +50,7 @@ func (s *Store) GetUser(ctx context.Context, id int64) (paysaga.User, error) {
 }
 
 func getUser(tx *gorm.DB, id int64) (userRow, error) {
-	var row userRow
-	err := tx.Where("id = ?", id).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return row, paysaga.Errorf(paysaga.CodeUserNotFound, "user %d not found", id)
-	}
-	return row, err
+	return takeOne[userRow](tx, "id", id, paysaga.Errorf(paysaga.CodeUserNotFound, "user %d not found", id))
 }
 
 // CreateProduct adds a product; p.ID is ignored and assigned by the database.
@@ -88,12 +82,7 @@ func (s *Store) GetProduct(ctx context.Context, id int64) (paysaga.Product, erro
 }
 
 func getProduct(tx *gorm.DB, id int64) (productRow, error) {
-	var row productRow
-	err := tx.Where("id = ?", id).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return row, paysaga.Errorf(paysaga.CodeProductNotFound, "product %d not found", id)
-	}
-	return row, err
+	return takeOne[productRow](tx, "id", id, paysaga.Errorf(paysaga.CodeProductNotFound, "product %d not found", id))
 }
 
 // ListProducts returns every product by id.

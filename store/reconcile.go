@@ -12,31 +12,17 @@ import (
 	"github.com/paysaga/paysaga"
 )
 
-type reconcileRunRow struct {
-	ID          int64 `gorm:"primaryKey"`
-	RunID       string
-	WindowStart time.Time
-	WindowEnd   time.Time
-	Checked     int
-	Settled     int
-	Unsettled   int
-	StartedAt   time.Time
-	FinishedAt  *time.Time
-}
+// The reconciliation tables hold the domain's run and items column for column, so their rows
+// are the domain types with a table name (and, for an item, its run and time).
+type reconcileRunRow struct{ paysaga.ReconcileRun }
 
 func (reconcileRunRow) TableName() string { return "reconciliation_runs" }
 
 type reconcileItemRow struct {
-	ID         int64 `gorm:"primaryKey"`
-	RunID      int64
-	OrderID    string
-	PaymentKey string
-	Finding    string
-	Action     string
-	DBStatus   string
-	TossStatus string
-	Note       string
-	CreatedAt  time.Time
+	ID    int64 `gorm:"primaryKey"`
+	RunID int64
+	paysaga.ReconcileItem
+	CreatedAt time.Time
 }
 
 func (reconcileItemRow) TableName() string { return "reconciliation_items" }
@@ -63,20 +49,15 @@ func (s *Store) RecordReconciliation(ctx context.Context, run paysaga.ReconcileR
 				run.Settled++
 			}
 		}
-		row := reconcileRunRow{
-			RunID: run.RunID, WindowStart: run.WindowStart.UTC(), WindowEnd: run.WindowEnd.UTC(),
-			Checked: run.Checked, Settled: run.Settled, Unsettled: run.Unsettled,
-			StartedAt: run.StartedAt.UTC(), FinishedAt: &t,
-		}
+		row := reconcileRunRow{run}
+		row.ID, row.FinishedAt = 0, &t
+		row.WindowStart, row.WindowEnd, row.StartedAt = run.WindowStart.UTC(), run.WindowEnd.UTC(), run.StartedAt.UTC()
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
 		run.ID, run.FinishedAt = row.ID, &t
 		for _, it := range items {
-			if err := tx.Create(&reconcileItemRow{
-				RunID: row.ID, OrderID: it.OrderID, PaymentKey: it.PaymentKey, Finding: it.Finding, Action: it.Action,
-				DBStatus: it.DBStatus, TossStatus: it.TossStatus, Note: it.Note, CreatedAt: t,
-			}).Error; err != nil {
+			if err := tx.Create(&reconcileItemRow{RunID: row.ID, ReconcileItem: it, CreatedAt: t}).Error; err != nil {
 				return err
 			}
 		}
@@ -102,12 +83,11 @@ func (s *Store) LastReconciliation(ctx context.Context) (run paysaga.ReconcileRu
 	if err := s.db.WithContext(ctx).Where("run_id = ?", row.ID).Order("id").Find(&rows).Error; err != nil {
 		return paysaga.ReconcileRun{}, nil, false, fail(err, "read the last reconciliation run's items")
 	}
-	run = paysaga.ReconcileRun{ID: row.ID, RunID: row.RunID, WindowStart: row.WindowStart.UTC(), WindowEnd: row.WindowEnd.UTC(),
-		Checked: row.Checked, Settled: row.Settled, Unsettled: row.Unsettled, StartedAt: row.StartedAt.UTC(), FinishedAt: row.FinishedAt}
+	run = row.ReconcileRun
+	run.WindowStart, run.WindowEnd, run.StartedAt = run.WindowStart.UTC(), run.WindowEnd.UTC(), run.StartedAt.UTC()
 	items = make([]paysaga.ReconcileItem, len(rows))
 	for i, r := range rows {
-		items[i] = paysaga.ReconcileItem{OrderID: r.OrderID, PaymentKey: r.PaymentKey, Finding: r.Finding, Action: r.Action,
-			DBStatus: r.DBStatus, TossStatus: r.TossStatus, Note: r.Note}
+		items[i] = r.ReconcileItem
 	}
 	return run, items, true, nil
 }

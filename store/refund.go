@@ -41,6 +41,10 @@ func (r refundRow) domain(paymentKey string) paysaga.Refund {
 	}
 }
 
+func getRefund(tx *gorm.DB, requestID string) (refundRow, error) {
+	return takeOne[refundRow](tx, "request_id", requestID, paysaga.Errorf(paysaga.CodeInvalidRequest, "no refund request %s", requestID))
+}
+
 // CancelCreatedOrder closes an order nobody has started to pay: CREATED → CANCELED. It is a
 // conditional update like BeginConfirm's CREATED → CONFIRMING, so when a cancel and a confirm
 // race exactly one of them wins; the loser is ORDER_NOT_CANCELABLE (or, for the confirm,
@@ -177,11 +181,8 @@ func refundExtra(r refundRow) map[string]any {
 func (s *Store) CompleteRefund(ctx context.Context, requestID, transactionKey string, ev paysaga.Evidence) (paysaga.Order, error) {
 	var out orderRow
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var r refundRow
-		if err := tx.Where("request_id = ?", requestID).Take(&r).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return paysaga.Errorf(paysaga.CodeInvalidRequest, "no refund request %s", requestID)
-			}
+		r, err := getRefund(tx, requestID)
+		if err != nil {
 			return err
 		}
 		order, err := getOrder(tx, r.OrderID, true)
@@ -246,11 +247,8 @@ func (s *Store) CompleteRefund(ctx context.Context, requestID, transactionKey st
 // FAILED with Toss's code, the order unchanged. A refund already FAILED is left as it is.
 func (s *Store) FailRefund(ctx context.Context, requestID, code, message string, ev paysaga.Evidence) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var r refundRow
-		if err := tx.Where("request_id = ?", requestID).Take(&r).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return paysaga.Errorf(paysaga.CodeInvalidRequest, "no refund request %s", requestID)
-			}
+		r, err := getRefund(tx, requestID)
+		if err != nil {
 			return err
 		}
 		if r.Status == paysaga.RefundFailed {

@@ -190,6 +190,18 @@ func (s *Store) Close() error {
 // Dialect is "postgres" or "sqlite".
 func (s *Store) Dialect() string { return s.dialect }
 
+// takeOne reads the row whose column holds value. No such row is notFound, a domain error
+// with the code the API answers (USER_NOT_FOUND, …), rather than gorm's sentinel, which
+// means nothing outside this package.
+func takeOne[R any](tx *gorm.DB, column string, value any, notFound error) (R, error) {
+	var row R
+	err := tx.Where(column+" = ?", value).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return row, notFound
+	}
+	return row, err
+}
+
 // now is the store's clock: UTC, at PostgreSQL's microsecond precision so that a value reads
 // back exactly as it was written on both dialects.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -100,35 +100,35 @@ func (c *Client) Confirm(ctx context.Context, req ConfirmRequest, idempotencyKey
 		OrderID    string      `json:"orderId"`
 		Amount     json.Number `json:"amount"`
 	}{req.PaymentKey, req.OrderID, json.Number(req.Amount.String())}
-	var p Payment
-	if err := c.do(ctx, http.MethodPost, "/v1/payments/confirm", nil, body, idempotencyKey, &p); err != nil {
+	p, err := c.payment(ctx, http.MethodPost, "/v1/payments/confirm", body, idempotencyKey)
+	if err != nil {
 		return nil, fmt.Errorf("confirm order %s: %w", req.OrderID, err)
 	}
-	return &p, nil
+	return p, nil
 }
 
 // GetPayment reads a payment by its paymentKey.
 func (c *Client) GetPayment(ctx context.Context, paymentKey string) (*Payment, error) {
-	if paymentKey == "" {
-		return nil, invalidArgument("empty paymentKey")
-	}
-	var p Payment
-	if err := c.do(ctx, http.MethodGet, "/v1/payments/"+url.PathEscape(paymentKey), nil, nil, "", &p); err != nil {
-		return nil, fmt.Errorf("get payment: %w", err)
-	}
-	return &p, nil
+	return c.readPayment(ctx, "/v1/payments/", "paymentKey", paymentKey, "get payment")
 }
 
 // GetPaymentByOrderID reads the payment of an order.
 func (c *Client) GetPaymentByOrderID(ctx context.Context, orderID string) (*Payment, error) {
-	if orderID == "" {
-		return nil, invalidArgument("empty orderId")
+	return c.readPayment(ctx, "/v1/payments/orders/", "orderId", orderID, "get payment of order "+orderID)
+}
+
+// readPayment reads the payment that the identifier under prefix names; what is what an
+// error says was being done. An empty identifier would read a different endpoint, so it is
+// refused before anything is sent.
+func (c *Client) readPayment(ctx context.Context, prefix, idName, id, what string) (*Payment, error) {
+	if id == "" {
+		return nil, invalidArgument("empty %s", idName)
 	}
-	var p Payment
-	if err := c.do(ctx, http.MethodGet, "/v1/payments/orders/"+url.PathEscape(orderID), nil, nil, "", &p); err != nil {
-		return nil, fmt.Errorf("get payment of order %s: %w", orderID, err)
+	p, err := c.payment(ctx, http.MethodGet, prefix+url.PathEscape(id), nil, "")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return &p, nil
+	return p, nil
 }
 
 // Cancel cancels a payment fully (no CancelAmount) or partly.
@@ -145,10 +145,19 @@ func (c *Client) Cancel(ctx context.Context, paymentKey string, req CancelReques
 		RefundableAmount *json.Number `json:"refundableAmount,omitempty"`
 		TaxFreeAmount    *json.Number `json:"taxFreeAmount,omitempty"`
 	}{req.CancelReason, number(req.CancelAmount), number(req.RefundableAmount), number(req.TaxFreeAmount)}
-	var p Payment
-	path := "/v1/payments/" + url.PathEscape(paymentKey) + "/cancel"
-	if err := c.do(ctx, http.MethodPost, path, nil, body, idempotencyKey, &p); err != nil {
+	p, err := c.payment(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(paymentKey)+"/cancel", body, idempotencyKey)
+	if err != nil {
 		return nil, fmt.Errorf("cancel payment: %w", err)
+	}
+	return p, nil
+}
+
+// payment is one exchange with a payments endpoint: every one of them answers with the
+// Payment object as it stands after the call.
+func (c *Client) payment(ctx context.Context, method, path string, in any, idempotencyKey string) (*Payment, error) {
+	var p Payment
+	if err := c.do(ctx, method, path, nil, in, idempotencyKey, &p); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,36 +22,16 @@ import (
 
 const simKey = tosssim.DefaultSecretKey
 
-// clock is a settable clock for the simulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2024, 2, 13, 12, 0, 0, 0, toss.KST)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	sim    *tosssim.Simulator
 	srv    *httptest.Server
 	client *toss.Client
-	clock  *clock
+	clock  *tosssim.Clock
 }
 
 func newEnv(t *testing.T, cfg tosssim.Config, opts ...toss.Option) *env {
 	t.Helper()
-	clk := newClock()
+	clk := tosssim.NewClock(time.Date(2024, 2, 13, 12, 0, 0, 0, toss.KST))
 	if cfg.Now == nil {
 		cfg.Now = clk.Now
 	}

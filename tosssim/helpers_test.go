@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,33 +20,16 @@ import (
 
 const key = tosssim.DefaultSecretKey
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	sim    *tosssim.Simulator
 	srv    *httptest.Server
 	client *toss.Client
-	clock  *clock
+	clock  *tosssim.Clock
 }
 
 func newEnv(t *testing.T, cfg tosssim.Config) *env {
 	t.Helper()
-	clk := &clock{t: time.Date(2024, 2, 13, 12, 0, 0, 0, time.FixedZone("KST", 9*3600))}
+	clk := tosssim.NewClock(time.Date(2024, 2, 13, 12, 0, 0, 0, time.FixedZone("KST", 9*3600)))
 	if cfg.Now == nil {
 		cfg.Now = clk.Now
 	}

@@ -429,7 +429,7 @@ func TestWebhooks_GiveUpAfterSevenRetries(t *testing.T) {
 
 func TestStateFile_PaymentsAndRememberedAnswersSurviveARestart(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "sim.json")
-	clk := &clock{t: time.Now()}
+	clk := tosssim.NewClock(time.Now())
 	sim, err := tosssim.Open(tosssim.Config{StateFile: file, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

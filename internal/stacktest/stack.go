@@ -8,13 +8,13 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/paysaga/paysaga/devstack"
 	"github.com/paysaga/paysaga/internal/pgtest"
+	"github.com/paysaga/paysaga/tosssim"
 )
 
 // Config says which stack a test needs. The zero value is the dev stack on SQLite with one
@@ -65,7 +65,7 @@ type Stack struct {
 	// Postgres is the stack's own PostgreSQL server (Config.OwnPostgres), else nil.
 	Postgres *pgtest.Server
 	// Clock is the simulator's clock, which a test moves past Toss's windows.
-	Clock *SimClock
+	Clock *tosssim.Clock
 
 	closers []func()
 }
@@ -117,7 +117,7 @@ var nameRune = regexp.MustCompile(`[^a-z0-9_]`)
 // Launch starts a stack and returns it; Close stops it. On error, whatever had started is
 // stopped again.
 func Launch(ctx context.Context, cfg Config) (_ *Stack, err error) {
-	s := &Stack{Clock: &SimClock{}}
+	s := &Stack{Clock: &tosssim.Clock{}}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -210,23 +210,4 @@ func (s *Stack) Close() {
 		s.closers[i]()
 	}
 	s.closers = nil
-}
-
-// SimClock is the simulator's clock: real time plus an offset that only moves forward.
-type SimClock struct {
-	mu    sync.Mutex
-	ahead time.Duration
-}
-
-func (c *SimClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.ahead)
-}
-
-// Advance moves the simulator's time forward by d, as if d had passed.
-func (c *SimClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ahead += d
 }

@@ -61,8 +61,8 @@ func (c codecSettings) build() (*codec.Codec, error) {
 	return codec.New(keys...)
 }
 
-// apiSecurity is the API's configuration of issue 5: token verification, the Toss client
-// for webhooks, CORS, rate limits and input bounds.
+// apiSecurity is what protects the production API, most of it secret: token verification,
+// the Toss client that verifies webhooks, CORS, rate limits and input bounds.
 type apiSecurity struct {
 	jwtSecret                                         *secretFlag
 	jwtPublicKeyFile, jwksURL, jwtIssuer, jwtAudience *string

@@ -12,8 +12,8 @@ import (
 	"github.com/paysaga/paysaga/codec"
 )
 
-// Security is the dev stack's share of issue-5 settings: who may call the API, and how
-// workflow payloads are sealed. The zero value is what `make dev` runs.
+// Security is who may call the dev stack's API and how its workflow payloads are sealed:
+// tokens, payload keys, CORS and rate limits. The zero value is what `make dev` runs.
 type Security struct {
 	// JWTSecret signs and verifies bearer tokens (HS256, at least 32 bytes); empty draws
 	// a random one per start. The dev stack hands tokens out at POST /api/v1/dev/token.
