@@ -10,10 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -50,9 +48,9 @@ type canceller struct {
 // scope keys the caller's Idempotency-Keys: two callers' keys never collide.
 func (w canceller) scope() string {
 	if w.operator != "" {
-		return "operator:" + w.operator
+		return paysaga.OperatorRequester(w.operator)
 	}
-	return "user:" + strconv.FormatInt(w.userID, 10)
+	return paysaga.CustomerRequester(w.userID)
 }
 
 // cancelOrder is POST /api/v1/orders/:orderId/cancel. A CREATED order is simply closed; a
@@ -144,6 +142,14 @@ func (s *Server) cancel(ctx context.Context, who canceller, orderID string, req 
 	if err != nil {
 		return 0, nil, err
 	}
+	refundReq := paysaga.RefundRequest{OrderID: orderID, Reason: req.CancelReason, RequestedBy: who.scope()}
+	if req.CancelAmount.set {
+		a := req.CancelAmount.Decimal
+		refundReq.Amount = &a
+	}
+	if err := paysaga.CheckRefundRequest(refundReq); err != nil {
+		return 0, nil, err
+	}
 	refundID := workflows.RefundWorkflowID(orderID, refundKey(who, idemKey))
 	if idemKey != "" {
 		// A retry of a request whose answer was not stored (it answered 202, or its server
@@ -173,11 +179,6 @@ func (s *Server) cancel(ctx context.Context, who canceller, orderID string, req 
 	}
 	if req.CancelAmount.set && req.CancelAmount.GreaterThan(order.Balance()) {
 		return 0, nil, paysaga.Errorf(paysaga.CodeCancelAmountExceedsBalance, "cancelAmount %s exceeds the balance %s", req.CancelAmount.Decimal, order.Balance())
-	}
-	refundReq := paysaga.RefundRequest{OrderID: orderID, Reason: req.CancelReason, RequestedBy: who.scope()}
-	if req.CancelAmount.set {
-		a := req.CancelAmount.Decimal
-		refundReq.Amount = &a
 	}
 	refundReq.RequestID = refundID
 	run, err := s.startRefund(ctx, refundReq)
@@ -260,7 +261,7 @@ func (s *Server) orderFor(ctx context.Context, who canceller, orderID string) (p
 func cancellerOf(c echo.Context) (canceller, error) {
 	if claims, _ := c.Get(callerKey).(*Claims); claims != nil && claims.Role == RoleOperator {
 		name := claims.Subject
-		if name == "" || len(name) > 80 {
+		if paysaga.CheckText("sub", name, 80) != nil {
 			return canceller{}, paysaga.Errorf(CodeUnauthorized, "the operator token has no usable subject")
 		}
 		return canceller{operator: name}, nil
@@ -275,8 +276,8 @@ func cancellerOf(c echo.Context) (canceller, error) {
 // validCancel checks the fields of a cancel request on their own.
 func (s *Server) validCancel(req *cancelRequest) error {
 	req.CancelReason = strings.TrimSpace(req.CancelReason)
-	if n := utf8.RuneCountInString(req.CancelReason); n < 1 || n > 200 {
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field cancelReason: required, 1–200 characters")
+	if err := paysaga.CheckText("cancelReason", req.CancelReason, paysaga.MaxCancelReason); err != nil {
+		return err
 	}
 	if !req.CancelAmount.set {
 		return nil
