@@ -16,7 +16,7 @@ import (
 
 // Schedules configures the Temporal Schedules of the service's periodic work.
 type Schedules struct {
-	// OrderExpiry is how long an order may stay CREATED (default 30 minutes).
+	// OrderExpiry is how long an order may stay CREATED (default workflows.DefaultOrderExpiry).
 	OrderExpiry time.Duration
 	// ReconcileEvery is how often the reconciliation runs (default 10 minutes).
 	ReconcileEvery time.Duration

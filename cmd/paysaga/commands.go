@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/api"
 	"github.com/paysaga/paysaga/app"
 	"github.com/paysaga/paysaga/codec"
@@ -95,7 +96,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		"listen address of the worker's /healthz, /readyz and /metrics (e.g. 0.0.0.0:8081); empty: none")
 	stopTimeout := s.duration("stop-timeout", "WORKER_STOP_TIMEOUT", 30*time.Second,
 		"on SIGTERM, how long running activities may take to finish after polling stops")
-	orderExpiry := s.duration("order-expiry", "ORDER_EXPIRY", 30*time.Minute,
+	orderExpiry := s.duration("order-expiry", "ORDER_EXPIRY", paysaga.DefaultOrderExpiry,
 		"how long an order may stay CREATED before the expiry sweep makes it EXPIRED")
 	obs := s.observability("paysaga-worker")
 	payloadKeys := s.codecSettings()
@@ -112,8 +113,8 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	if *tossTimeout <= 0 {
 		return fmt.Errorf("TOSS_TIMEOUT must be positive, got %s", *tossTimeout)
 	}
-	if *orderExpiry <= 0 {
-		return fmt.Errorf("ORDER_EXPIRY must be positive, got %s", *orderExpiry)
+	if err := paysaga.CheckOrderExpiry(*orderExpiry); err != nil {
+		return err
 	}
 	tel, stopTelemetry, err := obs.start(ctx, logger)
 	if err != nil {
