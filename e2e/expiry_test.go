@@ -16,9 +16,9 @@ import (
 	"github.com/paysaga/paysaga/workflows"
 )
 
-// The expiry Schedule runs the ExpireOrders sweep every minute with a 30-minute age. The
+// The expiry Schedule runs the ExpireOrders sweep every minute with a 45-minute age. The
 // test checks that the stack created the Schedule, then runs the same sweep workflow itself
-// with a short age instead of waiting half an hour.
+// with a short age instead of waiting three quarters of an hour.
 func TestExpiry_OldCreatedOrderExpires_ConfirmThenRefused_PaidOrderUntouched(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, c *checkout) {
 		ctx := context.Background()
