@@ -46,6 +46,8 @@ type Orders interface {
 	ExpireOrders(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
 	RecordTossCancel(ctx context.Context, orderID string, tossCanceled decimal.Decimal, ev paysaga.Evidence) (paysaga.Order, error)
 	RecordReconciliation(ctx context.Context, run paysaga.ReconcileRun, items []paysaga.ReconcileItem) (paysaga.ReconcileRun, error)
+
+	PurgeIdempotencyKeys(ctx context.Context, cutoff time.Time, limit int) (int, error)
 }
 
 // The names the worker registers these steps under (a method's own name), for those who

@@ -150,12 +150,18 @@ func (s *Server) cancel(ctx context.Context, who canceller, orderID string, req 
 	if err := paysaga.CheckRefundRequest(refundReq); err != nil {
 		return 0, nil, err
 	}
-	refundID := workflows.RefundWorkflowID(orderID, refundKey(who, idemKey))
+	refundID := workflows.RefundWorkflowID(orderID, refundKey(who, idemKey, requestHash(orderID, req)))
 	if idemKey != "" {
 		// A retry of a request whose answer was not stored (it answered 202, or its server
-		// died) joins the refund it started, whatever the order's state is by now.
-		if _, err := s.temporal.DescribeWorkflowExecution(ctx, refundID, ""); err == nil {
-			return s.awaitRefund(ctx, s.temporal.GetWorkflow(ctx, refundID, ""), order)
+		// died) joins the refund it started, whatever the order's state is by now — unless
+		// that run failed: its refusal was not stored because it may clear (another refund
+		// was in flight), so the retry runs the refund again under the same ID. Whatever the
+		// failed run did is found by the new one: its refund row and Toss key are the same.
+		// Refunds started before the ID named the request are joined by their older ID.
+		for _, id := range []string{refundID, workflows.RefundWorkflowID(orderID, legacyRefundKey(who, idemKey))} {
+			if desc, err := s.temporal.DescribeWorkflowExecution(ctx, id, ""); err == nil && !endedInFailure(desc.GetWorkflowExecutionInfo().GetStatus()) {
+				return s.awaitRefund(ctx, s.temporal.GetWorkflow(ctx, id, ""), order)
+			}
 		}
 	}
 	switch order.Status {
@@ -217,8 +223,9 @@ func (s *Server) startRefund(ctx context.Context, req paysaga.RefundRequest) (cl
 		ID:                       req.RequestID,
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.OrderIDKey.ValueSet(req.OrderID)),
+		// A finished refund is never run twice; a failed one may be run again (see cancel).
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.OrderIDKey.ValueSet(req.OrderID)),
 	}
 	run, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.RefundPayment, req)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -231,17 +238,35 @@ func (s *Server) startRefund(ctx context.Context, req paysaga.RefundRequest) (cl
 	return run, nil
 }
 
-// refundKey names a refund: from the caller and their Idempotency-Key when there is one,
-// so that every retry names the same refund; random otherwise, so that each request without
-// a key is a refund of its own.
-func refundKey(who canceller, idemKey string) string {
+// endedInFailure reports whether a run ended without completing: failed, timed out,
+// cancelled or terminated — the ends Temporal lets a new run with the same ID follow.
+func endedInFailure(st enumspb.WorkflowExecutionStatus) bool {
+	switch st {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+		enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return true
+	}
+	return false
+}
+
+// refundKey names a refund: from the caller, their Idempotency-Key and the request when
+// there is a key, so that every retry names the same refund and a key reused for another
+// request once its record was purged names another; random otherwise, so that each request
+// without a key is a refund of its own.
+func refundKey(who canceller, idemKey, requestHash string) string {
 	if idemKey != "" {
-		sum := sha256.Sum256([]byte(who.scope() + "\x00" + idemKey))
-		return "k" + hex.EncodeToString(sum[:12])
+		sum := sha256.Sum256([]byte(who.scope() + "\x00" + idemKey + "\x00" + requestHash))
+		return "h" + hex.EncodeToString(sum[:12])
 	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "r" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// legacyRefundKey is the name refunds with a key had before it named the request too.
+func legacyRefundKey(who canceller, idemKey string) string {
+	sum := sha256.Sum256([]byte(who.scope() + "\x00" + idemKey))
+	return "k" + hex.EncodeToString(sum[:12])
 }
 
 // orderFor reads the order the caller may cancel: any order for an operator, their own

@@ -13,9 +13,12 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/client"
 
 	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/tosssim"
+	"github.com/paysaga/paysaga/workflows"
 )
 
 // cancelAnswer is the answer to POST /api/v1/orders/{orderId}/cancel.
@@ -248,6 +251,23 @@ func TestRefund_ConcurrentDuplicates_OneRefundTheOthers409(t *testing.T) {
 		if v := c.refundView(o.OrderID); !v.BalanceAmount.Equal(decimal.NewFromInt(18000)) || v.Status != "PARTIAL_CANCELED" {
 			t.Fatalf("order: %+v", v)
 		}
+		// The refused request, retried with its key once the other refund has finished, is
+		// made: a 409 is an answer that may clear, never one the key keeps forever.
+		retry := c.cancel(o.OrderID, map[string]any{"cancelReason": "중복", "cancelAmount": 1000}, "other-1-"+o.OrderID, tok)
+		if retry.status != http.StatusOK || retry.order.Status != "PARTIAL_CANCELED" || retry.replayed {
+			t.Fatalf("retry after REFUND_IN_PROGRESS: %d %s", retry.status, retry.raw)
+		}
+		if n := c.stack.Simulator.Stats().Cancels[o.OrderID]; n != 3 {
+			t.Fatalf("Toss cancels after the retry: want 3, got %d", n)
+		}
+		if v := c.refundView(o.OrderID); !v.BalanceAmount.Equal(decimal.NewFromInt(17000)) {
+			t.Fatalf("order after the retry: %+v", v)
+		}
+		// And the retry's answer is the one its key keeps now.
+		again := c.cancel(o.OrderID, map[string]any{"cancelReason": "중복", "cancelAmount": 1000}, "other-1-"+o.OrderID, tok)
+		if again.status != http.StatusOK || !again.replayed || !bytes.Equal(again.raw, retry.raw) {
+			t.Fatalf("replay of the retry: %d %s (replayed %v)", again.status, again.raw, again.replayed)
+		}
 	})
 }
 
@@ -463,6 +483,59 @@ func TestCancel_CustomerNamesAnAmount_403AndNothingMoves(t *testing.T) {
 		// The whole order, the customer may cancel.
 		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "전액 환불"}, "", ""); a.status != http.StatusOK || a.order.Status != "CANCELED" {
 			t.Fatalf("customer's full cancel: %d %s", a.status, a.raw)
+		}
+	})
+}
+
+// Keys are kept for the retention, not forever: the hourly sweep forgets old ones, after
+// which the same key names a new request.
+func TestIdempotencyKeys_PurgedAfterRetention_KeyThenFree(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, c *checkout) {
+		ctx := context.Background()
+		desc, err := c.stack.Temporal.ScheduleClient().GetHandle(ctx, workflows.PurgeIdempotencyKeysScheduleID).Describe(ctx)
+		if err != nil {
+			t.Fatalf("the purge schedule: %v", err)
+		}
+		if iv := desc.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != time.Hour {
+			t.Fatalf("purge schedule intervals: %+v", iv)
+		}
+		_, o := c.paidOrder(20000, 1, 5)
+		op := c.operatorBearer()
+		key := "purge-" + o.OrderID
+		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분", "cancelAmount": 1000}, key, op); a.status != http.StatusOK {
+			t.Fatalf("first: %d %s", a.status, a.raw)
+		}
+		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분", "cancelAmount": 2000}, key, op); a.status != http.StatusUnprocessableEntity || a.err.Code != "IDEMPOTENCY_KEY_REUSED" {
+			t.Fatalf("same key, other body, before the purge: %d %s", a.status, a.raw)
+		}
+		// A sweep with the default retention keeps a fresh key.
+		purge := func(retention time.Duration) int {
+			run, err := c.stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID: fmt.Sprintf("purge-test-%s-%s", retention, o.OrderID), TaskQueue: workflows.TaskQueue,
+			}, workflows.PurgeIdempotencyKeys, activities.PurgeInput{Retention: retention})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := run.Get(ctx, &n); err != nil {
+				t.Fatalf("purge: %v", err)
+			}
+			return n
+		}
+		purge(workflows.DefaultIdempotencyKeyRetention)
+		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분", "cancelAmount": 2000}, key, op); a.err.Code != "IDEMPOTENCY_KEY_REUSED" {
+			t.Fatalf("same key after a sweep that keeps it: %d %s", a.status, a.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if n := purge(time.Millisecond); n < 1 {
+			t.Fatalf("purged %d keys", n)
+		}
+		a := c.cancel(o.OrderID, map[string]any{"cancelReason": "다른 요청", "cancelAmount": 2000}, key, op)
+		if a.status != http.StatusOK || a.replayed {
+			t.Fatalf("same key after the purge: %d %s", a.status, a.raw)
+		}
+		if v := c.refundView(o.OrderID); !v.BalanceAmount.Equal(decimal.NewFromInt(17000)) {
+			t.Fatalf("balance: %+v", v)
 		}
 	})
 }

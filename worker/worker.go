@@ -22,6 +22,7 @@ func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) s
 	w.RegisterWorkflow(workflows.RefundPayment)
 	w.RegisterWorkflow(workflows.ExpireOrders)
 	w.RegisterWorkflow(workflows.Reconcile)
+	w.RegisterWorkflow(workflows.PurgeIdempotencyKeys)
 	w.RegisterActivity(acts)
 	w.RegisterActivity(&activities.Reconciler{Acts: acts, Temporal: c})
 	return w
