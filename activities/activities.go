@@ -30,7 +30,7 @@ type Activities struct {
 type Orders interface {
 	GetOrder(ctx context.Context, orderID string) (paysaga.Order, error)
 	ListOrders(ctx context.Context, f paysaga.OrderFilter) ([]paysaga.Order, error)
-	BeginConfirm(ctx context.Context, orderID, paymentKey string, ev paysaga.Evidence) (paysaga.Order, error)
+	BeginConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.Order, error)
 	ReserveStock(ctx context.Context, orderID string) error
 	ReleaseStock(ctx context.Context, orderID string) error
 	CompletePayment(ctx context.Context, orderID string, toss paysaga.PaymentFacts, ev paysaga.Evidence) (paysaga.Order, error)

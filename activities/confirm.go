@@ -11,20 +11,14 @@ import (
 // The confirm saga's steps. The workflow runs them as local activities (see workflows'
 // options.go): each is one transaction or one Toss call, safe to run again.
 
-// BeginConfirm moves the order to CONFIRMING and binds the paymentKey to it. The API
-// checked the same things already; they are checked again here because the workflow must
-// not trust its caller, and the unique paymentKey column is what stops one payment from
-// paying two orders when two requests race.
+// BeginConfirm moves the order to CONFIRMING and binds the paymentKey to it, once the claim
+// agrees with the order. The API checked the claim already; it is checked again here
+// because the workflow must not trust its caller, and the store checks it on the row it
+// locks for the bind, so no change to the order can slip between check and bind. The
+// unique paymentKey column is what stops one payment from paying two orders when two
+// requests race.
 func (a *Activities) BeginConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.OrderFacts, error) {
-	order, err := a.Store.GetOrder(ctx, claim.OrderID)
-	if err != nil {
-		return paysaga.OrderFacts{}, classify(err)
-	}
-	facts := order.Facts()
-	if err := paysaga.CheckClaim(facts, claim); err != nil {
-		return paysaga.OrderFacts{}, classify(err)
-	}
-	order, err = a.Store.BeginConfirm(ctx, claim.OrderID, claim.PaymentKey, paysaga.Evidence{Client: &claim, DB: &facts})
+	order, err := a.Store.BeginConfirm(ctx, claim)
 	if err != nil {
 		return paysaga.OrderFacts{}, classify(err)
 	}

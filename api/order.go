@@ -192,11 +192,17 @@ func (s *Server) getOrder(c echo.Context) error {
 // ownOrder reads the caller's order. Another user's order is answered exactly like a
 // missing one, so that orderIds cannot be probed for existence.
 func (s *Server) ownOrder(ctx context.Context, uid int64, orderID string) (paysaga.Order, error) {
-	notFound := paysaga.Errorf(paysaga.CodeOrderNotFound, "order %s not found", orderID)
 	if !paysaga.ValidOrderID(orderID) {
 		return paysaga.Order{}, paysaga.Errorf(paysaga.CodeOrderNotFound, "order not found")
 	}
 	order, err := s.store.GetOrder(ctx, orderID)
+	return ownedBy(uid, orderID, order, err)
+}
+
+// ownedBy is the answer to user uid's read of orderID (order, or err): another user's
+// order is answered exactly like a missing one.
+func ownedBy(uid int64, orderID string, order paysaga.Order, err error) (paysaga.Order, error) {
+	notFound := paysaga.Errorf(paysaga.CodeOrderNotFound, "order %s not found", orderID)
 	if paysaga.ErrorCode(err) == paysaga.CodeOrderNotFound {
 		return paysaga.Order{}, notFound
 	}
@@ -235,8 +241,10 @@ func (s *Server) confirmOrder(c echo.Context) error {
 	claim := paysaga.ConfirmClaim{OrderID: req.OrderID, UserID: uid, PaymentKey: req.PaymentKey, Amount: req.Amount.Decimal}
 
 	ctx := c.Request().Context()
-	order, err := s.ownOrder(ctx, uid, claim.OrderID)
-	if err != nil {
+	// The order, and which order the paymentKey pays if any, in one read (validConfirm
+	// has checked the orderId's shape).
+	order, keyHolder, err := s.store.OrderAndPaymentKeyHolder(ctx, claim.OrderID, claim.PaymentKey)
+	if order, err = ownedBy(uid, claim.OrderID, order, err); err != nil {
 		return err
 	}
 	if err := paysaga.CheckClaim(order.Facts(), claim); err != nil {
@@ -255,7 +263,7 @@ func (s *Server) confirmOrder(c echo.Context) error {
 	if order.PaymentKey == "" {
 		// Nothing is bound yet: the saga's first step would bind this paymentKey to the
 		// order for good, so make sure first that it is this order's payment.
-		if err := s.checkPaymentBinding(ctx, order, claim.PaymentKey); err != nil {
+		if err := s.checkPaymentBinding(ctx, order, keyHolder); err != nil {
 			return err
 		}
 	}

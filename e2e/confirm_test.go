@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/tosssim"
 	"github.com/paysaga/paysaga/workflows"
 )
@@ -108,6 +110,44 @@ func TestConfirm_TwoConcurrentConfirms_OneCallToTossSameAnswer(t *testing.T) {
 		}
 		if got := c.stock(p.ID); got != 4 {
 			t.Fatalf("stock: want 4, got %d", got)
+		}
+	})
+}
+
+// confirmOrderReads is what one successful card confirm may read of the orders table, from
+// the request to the answer.
+const confirmOrderReads = 4
+
+func TestConfirm_HappyPath_ReadsTheOrderRowAtMostConfirmOrderReadsTimes(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, c *checkout) {
+		p := c.product(15000, 3)
+		o := c.createOrder(p.ID, 1, 15000)
+		key := c.authorize(o)
+
+		// The stack's schedules are paused and no other test runs meanwhile, so every read
+		// of the orders table from here to the answer is this confirm's.
+		var (
+			mu    sync.Mutex
+			reads []string
+		)
+		stop := c.stack.Store.ObserveReads(func(r store.Read) {
+			if r.Table == "orders" {
+				mu.Lock()
+				reads = append(reads, r.SQL)
+				mu.Unlock()
+			}
+		})
+		status, paid, e := c.confirm(o.OrderID, key, "15000")
+		stop()
+		if status != http.StatusOK || paid.Status != "PAID" {
+			t.Fatalf("confirm: status %d, %+v %+v", status, paid, e)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		t.Logf("%d reads of the orders table", len(reads))
+		if len(reads) > confirmOrderReads {
+			t.Fatalf("one confirm read the orders table %d times, want at most %d:\n%s",
+				len(reads), confirmOrderReads, strings.Join(reads, "\n"))
 		}
 	})
 }

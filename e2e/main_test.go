@@ -104,6 +104,11 @@ func (c *checkout) confirm(orderID, paymentKey, amount string) (int, order, apiE
 	return r.Status, r.Order, r.Err
 }
 
+// claimOf is the claim the checkout's shopper makes on o when paying it with paymentKey.
+func (c *checkout) claimOf(o order, paymentKey string) paysaga.ConfirmClaim {
+	return paysaga.ConfirmClaim{OrderID: o.OrderID, UserID: c.userID(), PaymentKey: paymentKey, Amount: o.Amount}
+}
+
 func (c *checkout) getOrder(orderID string) order {
 	c.t.Helper()
 	var o order

@@ -35,7 +35,7 @@ func (c *checkout) simConfirm(paymentKey, orderID string, amount int64) {
 func (c *checkout) strand(o order, paymentKey string) {
 	c.t.Helper()
 	ctx := context.Background()
-	if _, err := c.stack.Store.BeginConfirm(ctx, o.OrderID, paymentKey, paysaga.Evidence{}); err != nil {
+	if _, err := c.stack.Store.BeginConfirm(ctx, c.claimOf(o, paymentKey)); err != nil {
 		c.t.Fatal(err)
 	}
 	if err := c.stack.Store.ReserveStock(ctx, o.OrderID); err != nil {

@@ -293,7 +293,7 @@ func TestCancel_CreatedOrderIsClosed_ConfirmThenRefused_ConfirmingIsNotCancelabl
 
 		// An order whose confirm has begun cannot be closed under it.
 		o2 := c.createOrder(p.ID, 1, 10000)
-		if _, err := c.stack.Store.BeginConfirm(context.Background(), o2.OrderID, "pk-cancel-"+o2.OrderID, paysaga.Evidence{}); err != nil {
+		if _, err := c.stack.Store.BeginConfirm(context.Background(), c.claimOf(o2, "pk-cancel-"+o2.OrderID)); err != nil {
 			t.Fatal(err)
 		}
 		a = c.cancel(o2.OrderID, map[string]any{"cancelReason": "취소"}, "", "")

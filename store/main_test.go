@@ -115,11 +115,16 @@ func newOrder(t *testing.T, s *Store, u paysaga.User, p paysaga.Product, qty int
 func confirming(t *testing.T, s *Store, u paysaga.User, p paysaga.Product, qty int) paysaga.Order {
 	t.Helper()
 	o := newOrder(t, s, u, p, qty)
-	o, err := s.BeginConfirm(context.Background(), o.ID, "pk-"+o.ID, paysaga.Evidence{})
+	o, err := s.BeginConfirm(context.Background(), claimOf(o, "pk-"+o.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return o
+}
+
+// claimOf is the confirm claim of o's own customer, for o's amount, with paymentKey.
+func claimOf(o paysaga.Order, paymentKey string) paysaga.ConfirmClaim {
+	return paysaga.ConfirmClaim{OrderID: o.ID, UserID: o.UserID, PaymentKey: paymentKey, Amount: o.Amount}
 }
 
 func wantCode(t *testing.T, err error, code string) {

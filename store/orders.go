@@ -102,29 +102,34 @@ func getOrder(tx *gorm.DB, orderID string, forUpdate bool) (orderRow, error) {
 	return row, err
 }
 
-// BeginConfirm moves the order CREATED → CONFIRMING and records paymentKey on it. The
-// unique index on payment_key is what guarantees one payment can never pay two orders:
-// a key another order holds is PAYMENT_KEY_ALREADY_USED. A retry with the same key finds
-// the order CONFIRMING with that key and returns it unchanged.
-func (s *Store) BeginConfirm(ctx context.Context, orderID, paymentKey string, ev paysaga.Evidence) (paysaga.Order, error) {
-	if !paysaga.ValidPaymentKey(paymentKey) {
+// BeginConfirm moves the claimed order CREATED → CONFIRMING and binds the claim's paymentKey
+// to it, if the claim agrees with the order (paysaga.CheckClaim): the order is the
+// claimant's and the amount is the order's. The check runs on the order as locked for the
+// change, so nothing can alter it between the check and the bind, and the BEGIN_CONFIRM
+// event records the claim and the facts it was checked against. The unique index on
+// payment_key is what guarantees one payment can never pay two orders: a key another order
+// holds is PAYMENT_KEY_ALREADY_USED. A retry with the same key finds the order CONFIRMING
+// with that key and returns it unchanged.
+func (s *Store) BeginConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.Order, error) {
+	if !paysaga.ValidPaymentKey(claim.PaymentKey) {
 		return paysaga.Order{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "paymentKey must be 1 to 200 of A-Z a-z 0-9 - _")
 	}
-	o, err := s.transition(ctx, orderID, change{
+	o, err := s.transition(ctx, claim.OrderID, change{
 		event: paysaga.EventBeginConfirm,
+		check: func(order paysaga.OrderFacts) error { return paysaga.CheckClaim(order, claim) },
 		to:    paysaga.StatusConfirming,
-		set:   map[string]any{"payment_key": paymentKey},
-		done:  func(r orderRow) bool { return r.PaymentKey != nil && *r.PaymentKey == paymentKey },
+		set:   map[string]any{"payment_key": claim.PaymentKey},
+		done:  func(r orderRow) bool { return r.PaymentKey != nil && *r.PaymentKey == claim.PaymentKey },
 		// A worker that dies before the saga's progress is recorded leaves its steps to run
 		// again on the next, and by then this payment may have completed the order.
 		beyond: []paysaga.OrderStatus{paysaga.StatusPaid},
-	}, ev)
+	}, paysaga.Evidence{Client: &claim})
 	if isUniqueViolation(err) {
 		return paysaga.Order{}, paysaga.Errorf(paysaga.CodePaymentKeyAlreadyUsed,
-			"paymentKey is already attached to another order than %s", orderID)
+			"paymentKey is already attached to another order than %s", claim.OrderID)
 	}
 	if err != nil {
-		return paysaga.Order{}, fail(err, "begin confirm of %s", orderID)
+		return paysaga.Order{}, fail(err, "begin confirm of %s", claim.OrderID)
 	}
 	return o, nil
 }
@@ -186,6 +191,10 @@ func (s *Store) MarkNeedsAttention(ctx context.Context, orderID, code, message s
 // change is one order transition.
 type change struct {
 	event string
+	// check, when set, is asked first, on the order as locked, whatever its status: an
+	// error refuses the change with nothing written. The event's Evidence.DB is then the
+	// facts it was asked on, since they are what the change was decided on.
+	check func(paysaga.OrderFacts) error
 	// only narrows the statuses it may start from below what the state machine allows
 	// (paysaga.StatusesBefore(to)); nil leaves the state machine's.
 	only []paysaga.OrderStatus
@@ -210,6 +219,13 @@ func (s *Store) transition(ctx context.Context, orderID string, c change, ev pay
 		if err != nil {
 			return err
 		}
+		if c.check != nil {
+			facts := cur.domain().Facts()
+			if err := c.check(facts); err != nil {
+				return err
+			}
+			ev.DB = &facts
+		}
 		from := paysaga.OrderStatus(cur.Status)
 		if (from == c.to || slices.Contains(c.beyond, from)) && (c.done == nil || c.done(cur)) {
 			out = cur
@@ -227,7 +243,9 @@ func (s *Store) transition(ctx context.Context, orderID string, c change, ev pay
 		}
 		set := map[string]any{"status": string(c.to), "updated_at": now()}
 		maps.Copy(set, c.set)
-		res := tx.Model(&orderRow{}).
+		// RETURNING hands back the row as updated, which would otherwise take another read;
+		// PostgreSQL and SQLite (3.35 on) both have it.
+		res := tx.Model(&out).Clauses(clause.Returning{}).
 			Where("order_id = ? AND status IN ?", orderID, statusStrings(starts)).
 			Updates(set)
 		if res.Error != nil {
@@ -236,11 +254,7 @@ func (s *Store) transition(ctx context.Context, orderID string, c change, ev pay
 		if res.RowsAffected != 1 { // the row lock makes this unreachable; never write a wrong event
 			return fmt.Errorf("order %s left status %s during the transaction", orderID, from)
 		}
-		if err := appendEvent(tx, orderID, c.event, from, c.to, ev); err != nil {
-			return err
-		}
-		out, err = getOrder(tx, orderID, false)
-		return err
+		return appendEvent(tx, orderID, c.event, from, c.to, ev)
 	})
 	if err != nil {
 		return paysaga.Order{}, err

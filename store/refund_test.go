@@ -147,7 +147,7 @@ func TestCancelCreatedOrder_RacesBeginConfirm_ExactlyOneWins(t *testing.T) {
 			go func() { defer wg.Done(); _, cancelErr = s.CancelCreatedOrder(ctx, o.ID, "취소", paysaga.Evidence{}) }()
 			go func() {
 				defer wg.Done()
-				_, confirmErr = s.BeginConfirm(ctx, o.ID, "pk-race-"+o.ID, paysaga.Evidence{})
+				_, confirmErr = s.BeginConfirm(ctx, claimOf(o, "pk-race-"+o.ID))
 			}()
 			wg.Wait()
 			got, _ := s.GetOrder(ctx, o.ID)
@@ -253,7 +253,7 @@ func TestExpireOrders_OnlyOldCreatedOrders(t *testing.T) {
 		if ids, err := s.ExpireOrders(ctx, cutoff, 100); err != nil || len(ids) != 0 {
 			t.Fatalf("second sweep: %v %v", ids, err)
 		}
-		_, err = s.BeginConfirm(ctx, old.ID, "pk-late", paysaga.Evidence{})
+		_, err = s.BeginConfirm(ctx, claimOf(old, "pk-late"))
 		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
 		young := newOrder(t, s, u, p, 1)
 		if ids, _ := s.ExpireOrders(ctx, time.Now().Add(-time.Hour), 100); len(ids) != 0 {

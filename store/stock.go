@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/paysaga/paysaga"
 )
@@ -67,16 +68,14 @@ func (s *Store) ReserveStock(ctx context.Context, orderID string) error {
 // idempotent, and releasing an order that never reserved anything does nothing.
 func (s *Store) ReleaseStock(ctx context.Context, orderID string) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		// The conditional update is the claim: of two concurrent releases only one changes the row.
-		res := tx.Model(&reservationRow{}).
+		// The conditional update is the claim: of two concurrent releases only one changes the
+		// row. RETURNING hands back what was reserved, which would otherwise take a read.
+		var r reservationRow
+		res := tx.Model(&r).Clauses(clause.Returning{}).
 			Where("order_id = ? AND status = ?", orderID, reserved).
 			Updates(map[string]any{"status": released, "released_at": now()})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
-		}
-		var r reservationRow
-		if err := tx.Where("order_id = ?", orderID).Take(&r).Error; err != nil {
-			return err
 		}
 		err := tx.Model(&productRow{}).Where("id = ?", r.ProductID).
 			Updates(map[string]any{"stock": gorm.Expr("stock + ?", r.Quantity), "updated_at": now()}).Error

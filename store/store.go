@@ -31,9 +31,10 @@ import (
 
 // Store is a handle on the database; it is safe for concurrent use.
 type Store struct {
-	db      *gorm.DB
-	dialect string
-	logger  *slog.Logger
+	db        *gorm.DB
+	dialect   string
+	logger    *slog.Logger
+	observers readObservers
 }
 
 // sqlitePragmas: WAL with synchronous=NORMAL is ~3× faster than the defaults and still
@@ -140,7 +141,12 @@ func open(ctx context.Context, dialect string, dialector gorm.Dialector, logger 
 		sqlDB.Close()
 		return nil, err
 	}
-	return &Store{db: db, dialect: dialect, logger: logger}, nil
+	s := &Store{db: db, dialect: dialect, logger: logger}
+	if err := s.watchReads(db); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Migrate brings the schema up to date; it is safe to call on every start.

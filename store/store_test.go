@@ -153,7 +153,7 @@ func TestGet_MissingRows_AreDomainErrors(t *testing.T) {
 		wantCode(t, err, paysaga.CodeProductNotFound)
 		_, err = s.GetOrder(ctx, "nope")
 		wantCode(t, err, paysaga.CodeOrderNotFound)
-		_, err = s.BeginConfirm(ctx, "nope", "pk", paysaga.Evidence{})
+		_, err = s.BeginConfirm(ctx, paysaga.ConfirmClaim{OrderID: "nope", PaymentKey: "pk"})
 		wantCode(t, err, paysaga.CodeOrderNotFound)
 		wantCode(t, s.ReserveStock(ctx, "nope"), paysaga.CodeOrderNotFound)
 		wantCode(t, s.RecordEvent(ctx, "nope", "NOTE", paysaga.Evidence{}), paysaga.CodeOrderNotFound)
@@ -212,8 +212,9 @@ func TestOrder_Lifecycle_RecordsEveryStepWithItsEvidence(t *testing.T) {
 		}
 
 		claim := &paysaga.ConfirmClaim{OrderID: o.ID, UserID: u.ID, PaymentKey: "pk-life", Amount: won(78000)}
-		begin := paysaga.Evidence{Client: claim, Note: "확인 시작", Extra: map[string]any{"attempt": "1"}}
-		o, err := s.BeginConfirm(ctx, o.ID, "pk-life", begin)
+		created := o.Facts()
+		begin := paysaga.Evidence{Client: claim, DB: &created} // the claim, and the order it was checked against
+		o, err := s.BeginConfirm(ctx, *claim)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +224,8 @@ func TestOrder_Lifecycle_RecordsEveryStepWithItsEvidence(t *testing.T) {
 		if err := s.ReserveStock(ctx, o.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.RecordEvent(ctx, o.ID, "TOSS_FETCHED", paysaga.Evidence{Code: "IN_PROGRESS"}); err != nil {
+		fetched := paysaga.Evidence{Code: "IN_PROGRESS", Note: "결제 조회", Extra: map[string]any{"attempt": "1"}}
+		if err := s.RecordEvent(ctx, o.ID, "TOSS_FETCHED", fetched); err != nil {
 			t.Fatal(err)
 		}
 
@@ -273,6 +275,7 @@ func TestOrder_Lifecycle_RecordsEveryStepWithItsEvidence(t *testing.T) {
 			t.Errorf("ORDER_CREATED evidence = %+v", evs[0].Evidence)
 		}
 		sameJSON(t, evs[1].Evidence, begin)
+		sameJSON(t, evs[3].Evidence, fetched)
 		sameJSON(t, evs[4].Evidence, paid)
 		if r := evs[2].Evidence; r.DB == nil || r.DB.Quantity != 2 {
 			t.Errorf("STOCK_RESERVED evidence = %+v", r)
@@ -296,7 +299,7 @@ func TestBeginConfirm_RetryWithTheSameKey_ReturnsTheOrderWithoutANewEvent(t *tes
 		ctx := context.Background()
 		u, p := fixture(t, s, won(1000), 5)
 		o := confirming(t, s, u, p, 1)
-		again, err := s.BeginConfirm(ctx, o.ID, o.PaymentKey, paysaga.Evidence{})
+		again, err := s.BeginConfirm(ctx, claimOf(o, o.PaymentKey))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,14 +318,14 @@ func TestBeginConfirm_WrongState_IsNotConfirmable(t *testing.T) {
 		u, p := fixture(t, s, won(1000), 5)
 		o := confirming(t, s, u, p, 1)
 
-		_, err := s.BeginConfirm(ctx, o.ID, "pk-other", paysaga.Evidence{})
+		_, err := s.BeginConfirm(ctx, claimOf(o, "pk-other"))
 		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
 
 		failed := confirming(t, s, u, p, 1)
 		if _, err := s.FailPayment(ctx, failed.ID, paysaga.CodeOutOfStock, "sold out", paysaga.Evidence{}); err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.BeginConfirm(ctx, failed.ID, failed.PaymentKey, paysaga.Evidence{})
+		_, err = s.BeginConfirm(ctx, claimOf(failed, failed.PaymentKey))
 		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
 		if !strings.Contains(err.Error(), "FAILED") {
 			t.Errorf("message does not name the status: %v", err)
@@ -342,7 +345,7 @@ func TestBeginConfirm_PaidByThisPaymentKey_ReturnsTheOrderAsItIs(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		again, err := s.BeginConfirm(ctx, o.ID, o.PaymentKey, paysaga.Evidence{})
+		again, err := s.BeginConfirm(ctx, claimOf(o, o.PaymentKey))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,13 +357,58 @@ func TestBeginConfirm_PaidByThisPaymentKey_ReturnsTheOrderAsItIs(t *testing.T) {
 			t.Errorf("events = %v", eventTypes(evs))
 		}
 
-		_, err = s.BeginConfirm(ctx, o.ID, "pk-other", paysaga.Evidence{})
+		_, err = s.BeginConfirm(ctx, claimOf(o, "pk-other"))
 		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
 		if !strings.Contains(err.Error(), "PAID") {
 			t.Errorf("message does not name the status: %v", err)
 		}
 		if got, _ := s.GetOrder(ctx, o.ID); got.Status != paysaga.StatusPaid || got.PaymentKey != o.PaymentKey {
 			t.Errorf("order changed: %+v", got)
+		}
+	})
+}
+
+// BeginConfirm asks paysaga.CheckClaim on the row it locks: a claim by another customer or
+// for another amount binds nothing, whatever the order's state, with the codes and
+// messages the API gives for the same claim.
+func TestBeginConfirm_ClaimDisagreesWithTheOrder_RefusedWithNothingWritten(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u, p := fixture(t, s, won(1000), 5)
+		other, err := s.CreateUser(ctx, "다른 고객")
+		if err != nil {
+			t.Fatal(err)
+		}
+		created, confirmed := newOrder(t, s, u, p, 2), confirming(t, s, u, p, 1)
+		for _, o := range []paysaga.Order{created, confirmed} {
+			key := "pk-" + o.ID
+			stranger := claimOf(o, key)
+			stranger.UserID = other.ID
+			tampered := claimOf(o, key)
+			tampered.Amount = o.Amount.Sub(won(1))
+			for _, tc := range []struct {
+				claim      paysaga.ConfirmClaim
+				code, text string
+			}{
+				{stranger, paysaga.CodeOrderNotFound, "order " + o.ID + " not found"},
+				{tampered, paysaga.CodeAmountMismatch, "amount " + tampered.Amount.String() + " does not match the order's " + o.Amount.String()},
+			} {
+				_, err := s.BeginConfirm(ctx, tc.claim)
+				wantCode(t, err, tc.code)
+				if e := (*paysaga.Error)(nil); errors.As(err, &e) && e.Message != tc.text {
+					t.Errorf("%s order: message %q; want %q", o.Status, e.Message, tc.text)
+				}
+			}
+			got, err := s.GetOrder(ctx, o.ID)
+			if err != nil || got.Status != o.Status || got.PaymentKey != o.PaymentKey || !got.UpdatedAt.Equal(o.UpdatedAt) {
+				t.Errorf("order changed: %+v, %v; want %+v", got, err, o)
+			}
+		}
+		if evs := mustEvents(t, s, created.ID); len(evs) != 1 {
+			t.Errorf("created order events = %v; want only ORDER_CREATED", eventTypes(evs))
+		}
+		if evs := mustEvents(t, s, confirmed.ID); len(evs) != 2 {
+			t.Errorf("confirming order events = %v; want ORDER_CREATED, BEGIN_CONFIRM", eventTypes(evs))
 		}
 	})
 }
@@ -372,7 +420,7 @@ func TestBeginConfirm_PaymentKeyOfAnotherOrder_IsAlreadyUsed(t *testing.T) {
 		first := confirming(t, s, u, p, 1)
 		second := newOrder(t, s, u, p, 1)
 
-		_, err := s.BeginConfirm(ctx, second.ID, first.PaymentKey, paysaga.Evidence{})
+		_, err := s.BeginConfirm(ctx, claimOf(second, first.PaymentKey))
 		wantCode(t, err, paysaga.CodePaymentKeyAlreadyUsed)
 
 		got, err := s.GetOrder(ctx, second.ID)
@@ -383,9 +431,88 @@ func TestBeginConfirm_PaymentKeyOfAnotherOrder_IsAlreadyUsed(t *testing.T) {
 			t.Errorf("second order events = %v; want only ORDER_CREATED", eventTypes(evs))
 		}
 		// The order is still confirmable with its own key.
-		if _, err := s.BeginConfirm(ctx, second.ID, "pk-own", paysaga.Evidence{}); err != nil {
+		if _, err := s.BeginConfirm(ctx, claimOf(second, "pk-own")); err != nil {
 			t.Fatal(err)
 		}
+	})
+}
+
+// The transitions return the order from their UPDATE (RETURNING), not from a read after
+// it: what they return must be, field for field, what a read finds.
+func TestTransitions_ReturnTheOrderAsAReadFindsIt(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u, p := fixture(t, s, won(12345), 10)
+		same := func(t *testing.T, step string, got paysaga.Order) {
+			t.Helper()
+			read, err := s.GetOrder(ctx, got.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", read) {
+				t.Fatalf("%s returned\n%+v\nbut a read finds\n%+v", step, got, read)
+			}
+		}
+
+		paid := confirming(t, s, u, p, 2)
+		same(t, "BeginConfirm", paid)
+		approved := time.Date(2024, 5, 1, 12, 30, 45, 123456000, time.UTC)
+		o, err := s.CompletePayment(ctx, paid.ID, paysaga.PaymentFacts{Method: "카드", ApprovedAt: &approved}, paysaga.Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "CompletePayment", o)
+
+		noTime := confirming(t, s, u, p, 1)
+		o, err = s.CompletePayment(ctx, noTime.ID, paysaga.PaymentFacts{Method: "카드"}, paysaga.Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "CompletePayment without an approval time", o)
+
+		failed := confirming(t, s, u, p, 1)
+		o, err = s.FailPayment(ctx, failed.ID, "REJECT_CARD_PAYMENT", "한도 초과", paysaga.Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "FailPayment", o)
+
+		parked := confirming(t, s, u, p, 1)
+		o, err = s.MarkNeedsAttention(ctx, parked.ID, "CANCEL_FAILED", "취소 거절", paysaga.Evidence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, "MarkNeedsAttention", o)
+	})
+}
+
+func TestOrderAndPaymentKeyHolder_TheOrderAndWhoHoldsTheKeyInOneRead(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u, p := fixture(t, s, won(1000), 5)
+		fresh, bound := newOrder(t, s, u, p, 1), confirming(t, s, u, p, 1)
+		for _, tc := range []struct {
+			name, orderID, key string
+			wantHolder         string
+		}{
+			{"an unbound key", fresh.ID, "pk-nobody", ""},
+			{"another order's key", fresh.ID, bound.PaymentKey, bound.ID},
+			{"the order's own key", bound.ID, bound.PaymentKey, bound.ID},
+			{"another key than the order's", bound.ID, "pk-nobody", ""},
+		} {
+			reads := 0
+			stop := s.ObserveReads(func(Read) { reads++ })
+			o, holder, err := s.OrderAndPaymentKeyHolder(ctx, tc.orderID, tc.key)
+			stop()
+			if err != nil || o.ID != tc.orderID || holder != tc.wantHolder || reads != 1 {
+				t.Errorf("%s: order %q, holder %q, %v in %d reads; want %q, %q in 1", tc.name, o.ID, holder, err, reads, tc.orderID, tc.wantHolder)
+			}
+			if want, _ := s.GetOrder(ctx, tc.orderID); fmt.Sprintf("%+v", o) != fmt.Sprintf("%+v", want) {
+				t.Errorf("%s: order %+v; GetOrder finds %+v", tc.name, o, want)
+			}
+		}
+		_, _, err := s.OrderAndPaymentKeyHolder(ctx, "nope", bound.PaymentKey)
+		wantCode(t, err, paysaga.CodeOrderNotFound)
 	})
 }
 
@@ -712,7 +839,7 @@ func TestPostgres_StopAndRestart_StoreReconnects(t *testing.T) {
 	u, _ := s.GetUser(ctx, 1)
 	p, _ := s.GetProduct(ctx, 1)
 	o := newOrder(t, s, u, p, 1)
-	if _, err := s.BeginConfirm(ctx, o.ID, fmt.Sprintf("pk-%s", o.ID), paysaga.Evidence{}); err != nil {
+	if _, err := s.BeginConfirm(ctx, claimOf(o, fmt.Sprintf("pk-%s", o.ID))); err != nil {
 		t.Fatal(err)
 	}
 }
