@@ -31,6 +31,9 @@ const (
 	CodeCancelAmountExceedsBalance = "CANCEL_AMOUNT_EXCEEDS_BALANCE"
 	CodeRefundInProgress           = "REFUND_IN_PROGRESS"
 	CodeRefundUnresolved           = "REFUND_UNRESOLVED"
+	// CodePartialRefundNotAllowed is a customer naming an amount to refund: customers cancel
+	// their order whole, and choosing an amount is an operator's decision.
+	CodePartialRefundNotAllowed = "PARTIAL_REFUND_NOT_ALLOWED"
 	// CodeRefundNotMade is a refund whose outcome was unknown and that Toss shows no trace
 	// of when read back: the balance is where it was, so nothing was refunded.
 	CodeRefundNotMade               = "REFUND_NOT_MADE"

@@ -30,6 +30,7 @@ type Orders interface {
 	RefundStore
 	ExpiryStore
 	ReconcileStore
+	IdempotencyStore
 }
 
 // TossPayments is what the steps ask of Toss Payments: reading a payment, confirming it,

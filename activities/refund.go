@@ -21,10 +21,15 @@ type RefundStore interface {
 	FailRefund(ctx context.Context, requestID, code, message string, ev paysaga.Evidence) error
 }
 
-// BeginRefund records the refund request against the order's balance. Refusals (the order
-// is not refundable, the amount exceeds the balance, another refund is in flight) are
-// non-retryable with their domain code.
+// BeginRefund records the refund request against the order's balance. Refusals (a customer
+// naming an amount, the order is not refundable, the amount exceeds the balance, another
+// refund is in flight) are non-retryable with their domain code. Who may refund what is
+// checked again here, not only in the API: a refund can be started by anyone who reaches
+// Temporal.
 func (a *Activities) BeginRefund(ctx context.Context, req paysaga.RefundRequest) (paysaga.Refund, error) {
+	if err := paysaga.CheckRefundRequest(req); err != nil {
+		return paysaga.Refund{}, classify(err)
+	}
 	r, err := a.Store.BeginRefund(ctx, req)
 	return r, classify(err)
 }

@@ -49,6 +49,51 @@ func decodeJSON(c echo.Context, v any) error {
 	if dec.More() {
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "the body must be a single JSON object")
 	}
+	if err := refuseRepeatedNames(json.NewDecoder(bytes.NewReader(body))); err != nil {
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "%s", describeJSONError(err))
+	}
+	return nil
+}
+
+// refuseRepeatedNames walks one JSON value and refuses an object that names a member twice,
+// in any letter case. encoding/json matches names case-insensitively and keeps the last, so
+// {"amount":1,"Amount":1000} would be 1,000 to us and may be 1 to a proxy, a WAF or a log
+// reader that takes the first: one request must mean one thing to everyone who reads it.
+func refuseRepeatedNames(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			name, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := name.(string)
+			// Upper then lower folds what encoding/json folds (ſ and S, K and k).
+			folded := strings.ToLower(strings.ToUpper(key))
+			if seen[folded] {
+				return &fieldError{field: quoteField(key), problem: "given more than once (names are matched in any letter case)"}
+			}
+			seen[folded] = true
+			if err := refuseRepeatedNames(dec); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	case json.Delim('['):
+		for dec.More() {
+			if err := refuseRepeatedNames(dec); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	}
 	return nil
 }
 

@@ -50,6 +50,7 @@ var statusOf = map[string]int{
 	paysaga.CodeIdempotencyKeyReused:        http.StatusUnprocessableEntity,
 	paysaga.CodeIdempotentRequestInProgress: http.StatusConflict,
 	paysaga.CodeRefundNotMade:               http.StatusBadGateway,
+	paysaga.CodePartialRefundNotAllowed:     http.StatusForbidden,
 	CodeReconciliationNotFound:              http.StatusNotFound,
 	// Toss's refusals of a refund: the payment's state at Toss does not allow it.
 	"NOT_CANCELABLE_PAYMENT":        http.StatusConflict,

@@ -10,10 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -50,9 +48,9 @@ type canceller struct {
 // scope keys the caller's Idempotency-Keys: two callers' keys never collide.
 func (w canceller) scope() string {
 	if w.operator != "" {
-		return "operator:" + w.operator
+		return paysaga.OperatorRequester(w.operator)
 	}
-	return "user:" + strconv.FormatInt(w.userID, 10)
+	return paysaga.CustomerRequester(w.userID)
 }
 
 // cancelOrder is POST /api/v1/orders/:orderId/cancel. A CREATED order is simply closed; a
@@ -144,12 +142,26 @@ func (s *Server) cancel(ctx context.Context, who canceller, orderID string, req 
 	if err != nil {
 		return 0, nil, err
 	}
-	refundID := workflows.RefundWorkflowID(orderID, refundKey(who, idemKey))
+	refundReq := paysaga.RefundRequest{OrderID: orderID, Reason: req.CancelReason, RequestedBy: who.scope()}
+	if req.CancelAmount.set {
+		a := req.CancelAmount.Decimal
+		refundReq.Amount = &a
+	}
+	if err := paysaga.CheckRefundRequest(refundReq); err != nil {
+		return 0, nil, err
+	}
+	refundID := workflows.RefundWorkflowID(orderID, refundKey(who, idemKey, requestHash(orderID, req)))
 	if idemKey != "" {
 		// A retry of a request whose answer was not stored (it answered 202, or its server
-		// died) joins the refund it started, whatever the order's state is by now.
-		if _, err := s.temporal.DescribeWorkflowExecution(ctx, refundID, ""); err == nil {
-			return s.awaitRefund(ctx, s.temporal.GetWorkflow(ctx, refundID, ""), order)
+		// died) joins the refund it started, whatever the order's state is by now — unless
+		// that run failed: its refusal was not stored because it may clear (another refund
+		// was in flight), so the retry runs the refund again under the same ID. Whatever the
+		// failed run did is found by the new one: its refund row and Toss key are the same.
+		// Refunds started before the ID named the request are joined by their older ID.
+		for _, id := range []string{refundID, workflows.RefundWorkflowID(orderID, legacyRefundKey(who, idemKey))} {
+			if desc, err := s.temporal.DescribeWorkflowExecution(ctx, id, ""); err == nil && !endedInFailure(desc.GetWorkflowExecutionInfo().GetStatus()) {
+				return s.awaitRefund(ctx, s.temporal.GetWorkflow(ctx, id, ""), order)
+			}
 		}
 	}
 	switch order.Status {
@@ -173,11 +185,6 @@ func (s *Server) cancel(ctx context.Context, who canceller, orderID string, req 
 	}
 	if req.CancelAmount.set && req.CancelAmount.GreaterThan(order.Balance()) {
 		return 0, nil, paysaga.Errorf(paysaga.CodeCancelAmountExceedsBalance, "cancelAmount %s exceeds the balance %s", req.CancelAmount.Decimal, order.Balance())
-	}
-	refundReq := paysaga.RefundRequest{OrderID: orderID, Reason: req.CancelReason, RequestedBy: who.scope()}
-	if req.CancelAmount.set {
-		a := req.CancelAmount.Decimal
-		refundReq.Amount = &a
 	}
 	refundReq.RequestID = refundID
 	run, err := s.startRefund(ctx, refundReq)
@@ -216,8 +223,9 @@ func (s *Server) startRefund(ctx context.Context, req paysaga.RefundRequest) (cl
 		ID:                       req.RequestID,
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(workflows.OrderIDKey.ValueSet(req.OrderID)),
+		// A finished refund is never run twice; a failed one may be run again (see cancel).
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.OrderIDKey.ValueSet(req.OrderID)),
 	}
 	run, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.RefundPayment, req)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -230,17 +238,35 @@ func (s *Server) startRefund(ctx context.Context, req paysaga.RefundRequest) (cl
 	return run, nil
 }
 
-// refundKey names a refund: from the caller and their Idempotency-Key when there is one,
-// so that every retry names the same refund; random otherwise, so that each request without
-// a key is a refund of its own.
-func refundKey(who canceller, idemKey string) string {
+// endedInFailure reports whether a run ended without completing: failed, timed out,
+// cancelled or terminated — the ends Temporal lets a new run with the same ID follow.
+func endedInFailure(st enumspb.WorkflowExecutionStatus) bool {
+	switch st {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+		enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return true
+	}
+	return false
+}
+
+// refundKey names a refund: from the caller, their Idempotency-Key and the request when
+// there is a key, so that every retry names the same refund and a key reused for another
+// request once its record was purged names another; random otherwise, so that each request
+// without a key is a refund of its own.
+func refundKey(who canceller, idemKey, requestHash string) string {
 	if idemKey != "" {
-		sum := sha256.Sum256([]byte(who.scope() + "\x00" + idemKey))
-		return "k" + hex.EncodeToString(sum[:12])
+		sum := sha256.Sum256([]byte(who.scope() + "\x00" + idemKey + "\x00" + requestHash))
+		return "h" + hex.EncodeToString(sum[:12])
 	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "r" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// legacyRefundKey is the name refunds with a key had before it named the request too.
+func legacyRefundKey(who canceller, idemKey string) string {
+	sum := sha256.Sum256([]byte(who.scope() + "\x00" + idemKey))
+	return "k" + hex.EncodeToString(sum[:12])
 }
 
 // orderFor reads the order the caller may cancel: any order for an operator, their own
@@ -260,7 +286,7 @@ func (s *Server) orderFor(ctx context.Context, who canceller, orderID string) (p
 func cancellerOf(c echo.Context) (canceller, error) {
 	if claims, _ := c.Get(callerKey).(*Claims); claims != nil && claims.Role == RoleOperator {
 		name := claims.Subject
-		if name == "" || len(name) > 80 {
+		if paysaga.CheckText("sub", name, 80) != nil {
 			return canceller{}, paysaga.Errorf(CodeUnauthorized, "the operator token has no usable subject")
 		}
 		return canceller{operator: name}, nil
@@ -275,8 +301,8 @@ func cancellerOf(c echo.Context) (canceller, error) {
 // validCancel checks the fields of a cancel request on their own.
 func (s *Server) validCancel(req *cancelRequest) error {
 	req.CancelReason = strings.TrimSpace(req.CancelReason)
-	if n := utf8.RuneCountInString(req.CancelReason); n < 1 || n > 200 {
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field cancelReason: required, 1–200 characters")
+	if err := paysaga.CheckText("cancelReason", req.CancelReason, paysaga.MaxCancelReason); err != nil {
+		return err
 	}
 	if !req.CancelAmount.set {
 		return nil

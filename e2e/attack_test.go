@@ -234,6 +234,7 @@ func TestAttack_HostileRequests_RefusedWithNothingMoved(t *testing.T) {
 			confirm  = "/api/v1/orders/confirm"
 			webhooks = "/api/v1/webhooks/toss"
 		)
+		cancelPaid := orders + "/" + f.paid.OrderID + "/cancel"
 		attacks := []struct {
 			name, method, path, token, body string
 			status                          int
@@ -297,6 +298,17 @@ func TestAttack_HostileRequests_RefusedWithNothingMoved(t *testing.T) {
 			{"SQL in quantity", "POST", orders, me, `{"productId":` + pid + `,"quantity":"1; --","amount":10000}`, 400, "INVALID_REQUEST"},
 			{"NUL byte in orderId", "POST", confirm, me, `{"orderId":"ord_\u0000abcdef","paymentKey":"k","amount":10000}`, 400, "INVALID_REQUEST"},
 			{"SQL in the order path", "GET", orders + "/ord_x'%20OR%20'1'='1", me, "", 404, "ORDER_NOT_FOUND"},
+			// Refunds: a customer cancels whole; only an operator picks an amount.
+			{"customer names a partial refund", "POST", cancelPaid, me, `{"cancelReason":"부분 환불","cancelAmount":9999}`, 403, "PARTIAL_REFUND_NOT_ALLOWED"},
+			{"customer names the whole amount", "POST", cancelPaid, me, `{"cancelReason":"환불","cancelAmount":"10000"}`, 403, "PARTIAL_REFUND_NOT_ALLOWED"},
+			{"partial refund of another user's order", "POST", cancelPaid, them, `{"cancelReason":"부분 환불","cancelAmount":1}`, 404, "ORDER_NOT_FOUND"},
+			// Hostile text and names that mean two things.
+			{"NUL in cancelReason", "POST", cancelPaid, me, `{"cancelReason":"x\u0000"}`, 400, "INVALID_REQUEST"},
+			{"escape sequence in cancelReason", "POST", cancelPaid, me, `{"cancelReason":"\u001b[2Jcleared"}`, 400, "INVALID_REQUEST"},
+			{"forged log line in cancelReason", "POST", cancelPaid, me, `{"cancelReason":"ok\nlevel=INFO msg=refund done"}`, 400, "INVALID_REQUEST"},
+			{"cancelReason given twice", "POST", cancelPaid, me, `{"cancelReason":"a","cancelReason":"b"}`, 400, "INVALID_REQUEST"},
+			{"amount and Amount (confirm)", "POST", confirm, me, `{"orderId":"` + f.open.OrderID + `","paymentKey":"` + f.openKey + `","amount":1,"Amount":10000}`, 400, "INVALID_REQUEST"},
+			{"amount and Amount (create)", "POST", orders, me, `{"productId":` + pid + `,"quantity":1,"Amount":10000,"amount":10000}`, 400, "INVALID_REQUEST"},
 			// Webhooks: the body is never believed.
 			{"forged DONE for a payment still in progress", "POST", webhooks, "", webhook(f.openKey, f.open.OrderID, "DONE", nil), 200, ""},
 			{"forged CANCELED for a paid payment", "POST", webhooks, "", webhook(f.paidKey, f.paid.OrderID, "CANCELED", nil), 200, ""},

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"slices"
 	"testing"
@@ -9,13 +10,15 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/paysaga/paysaga/tosssim"
+
 	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/workflows"
 )
 
-// The expiry Schedule runs the ExpireOrders sweep every minute with a 30-minute age. The
+// The expiry Schedule runs the ExpireOrders sweep every minute with a 45-minute age. The
 // test checks that the stack created the Schedule, then runs the same sweep workflow itself
-// with a short age instead of waiting half an hour.
+// with a short age instead of waiting three quarters of an hour.
 func TestExpiry_OldCreatedOrderExpires_ConfirmThenRefused_PaidOrderUntouched(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, c *checkout) {
 		ctx := context.Background()
@@ -69,4 +72,64 @@ func TestExpiry_OldCreatedOrderExpires_ConfirmThenRefused_PaidOrderUntouched(t *
 			t.Fatalf("cancel of an expired order: %d %s", a.status, a.raw)
 		}
 	})
+}
+
+// A customer may take Toss's whole 30-minute payment window and the shop its 10 minutes to
+// confirm: an order created at T, authenticated at T+29 min and confirmed at T+39 min is
+// paid, and the expiry sweep that runs in between, with the default age, leaves it alone.
+// Time moves on two clocks instead of 39 minutes passing: the order's creation is moved back
+// in the database (the sweep's clock) and the simulator's clock is moved forward (Toss's).
+func TestExpiry_CustomerUsesTossWindowsToTheEnd_PaidNotExpired(t *testing.T) {
+	fs := stackForFailures(t)
+	c := fs.shopper(t)
+	ctx := context.Background()
+	p := c.product(10000, 5)
+	late := c.createOrder(p.ID, 1, 10000)
+	// A second order, older than the default age, shows that the sweep does sweep.
+	abandoned := c.createOrder(p.ID, 1, 10000)
+	backdateOrder(t, c, abandoned.OrderID, workflows.DefaultOrderExpiry+time.Minute)
+
+	backdateOrder(t, c, late.OrderID, 29*time.Minute)
+	key := c.authorize(late) // at T+29 min
+	fs.clock.Advance(tosssim.SessionTimeout - 5*time.Second)
+	backdateOrder(t, c, late.OrderID, 39*time.Minute-5*time.Second)
+	fs.startWorker(t)
+
+	run, err := c.stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: "expire-orders-windows-" + late.OrderID, TaskQueue: workflows.TaskQueue,
+	}, workflows.ExpireOrders, activities.ExpireInput{MaxAge: workflows.DefaultOrderExpiry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := run.Get(ctx, &n); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	if got := c.getOrder(abandoned.OrderID); got.Status != "EXPIRED" {
+		t.Fatalf("an order older than the default age: %+v", got)
+	}
+	if got := c.getOrder(late.OrderID); got.Status != "CREATED" {
+		t.Fatalf("the order at T+39 min after the sweep: %+v", got)
+	}
+	status, paid, e := c.confirm(late.OrderID, key, "10000") // at T+39 min
+	if status != http.StatusOK || paid.Status != "PAID" {
+		t.Fatalf("confirm at T+39 min: %d %+v %+v", status, paid, e)
+	}
+}
+
+// backdateOrder makes the order look created age ago to everything that reads the database.
+func backdateOrder(t *testing.T, c *checkout, orderID string, age time.Duration) {
+	t.Helper()
+	db, err := sql.Open("pgx", c.stack.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec("UPDATE orders SET created_at = $1 WHERE order_id = $2", time.Now().UTC().Add(-age), orderID)
+	if err != nil {
+		t.Fatalf("backdate %s: %v", orderID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("backdate %s: %d rows", orderID, n)
+	}
 }

@@ -13,9 +13,12 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+	"go.temporal.io/sdk/client"
 
 	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/tosssim"
+	"github.com/paysaga/paysaga/workflows"
 )
 
 // cancelAnswer is the answer to POST /api/v1/orders/{orderId}/cancel.
@@ -136,7 +139,8 @@ func TestRefund_FullCancelOfPaidOrder_CanceledStockBackRefundedOnceAtToss(t *tes
 func TestRefund_PartialThenRest_PartialCanceledThenCanceledStockOnlyOnTheLast(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, c *checkout) {
 		p, o := c.paidOrder(39000, 2, 10)
-		a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분 환불", "cancelAmount": 30000}, "", "")
+		op := c.operatorBearer() // a partial refund is an operator's decision
+		a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분 환불", "cancelAmount": 30000}, "", op)
 		if a.status != http.StatusOK || a.order.Status != "PARTIAL_CANCELED" {
 			t.Fatalf("partial cancel: %d %s", a.status, a.raw)
 		}
@@ -148,11 +152,11 @@ func TestRefund_PartialThenRest_PartialCanceledThenCanceledStockOnlyOnTheLast(t 
 			t.Fatalf("a partial refund must keep the stock taken: %d", got)
 		}
 		c.recordRefundHistory(o.OrderID, "refund_partial")
-		over := c.cancel(o.OrderID, map[string]any{"cancelReason": "너무 많이", "cancelAmount": "48001"}, "", "")
+		over := c.cancel(o.OrderID, map[string]any{"cancelReason": "너무 많이", "cancelAmount": "48001"}, "", op)
 		if over.status != http.StatusBadRequest || over.err.Code != "CANCEL_AMOUNT_EXCEEDS_BALANCE" {
 			t.Fatalf("cancel over the balance: %d %s", over.status, over.raw)
 		}
-		a = c.cancel(o.OrderID, map[string]any{"cancelReason": "나머지 환불", "cancelAmount": 18000}, "", "")
+		a = c.cancel(o.OrderID, map[string]any{"cancelReason": "나머지 환불", "cancelAmount": 18000}, "", op)
 		if a.status != http.StatusOK || a.order.Status != "PARTIAL_CANCELED" {
 			t.Fatalf("second partial cancel: %d %s", a.status, a.raw)
 		}
@@ -174,24 +178,25 @@ func TestRefund_IdempotencyKey_SameBodyReplaysOtherBodyRefused(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, c *checkout) {
 		_, o := c.paidOrder(20000, 1, 5)
 		key := "refund-" + o.OrderID
+		op := c.operatorBearer()
 		body := map[string]any{"cancelReason": "배송 지연", "cancelAmount": 5000}
-		first := c.cancel(o.OrderID, body, key, "")
+		first := c.cancel(o.OrderID, body, key, op)
 		if first.status != http.StatusOK || first.order.Status != "PARTIAL_CANCELED" || first.replayed {
 			t.Fatalf("first: %d %s", first.status, first.raw)
 		}
 		// A retry — the same body, the amount as a string this time — gets the first answer.
-		second := c.cancel(o.OrderID, map[string]any{"cancelReason": "배송 지연", "cancelAmount": "5000"}, key, "")
+		second := c.cancel(o.OrderID, map[string]any{"cancelReason": "배송 지연", "cancelAmount": "5000"}, key, op)
 		if second.status != first.status || !bytes.Equal(second.raw, first.raw) || !second.replayed {
 			t.Fatalf("replay: %d %s (replayed %v); first %s", second.status, second.raw, second.replayed, first.raw)
 		}
 		if n := c.stack.Simulator.Stats().Cancels[o.OrderID]; n != 1 {
 			t.Fatalf("Toss cancels: want 1, got %d", n)
 		}
-		other := c.cancel(o.OrderID, map[string]any{"cancelReason": "배송 지연", "cancelAmount": 6000}, key, "")
+		other := c.cancel(o.OrderID, map[string]any{"cancelReason": "배송 지연", "cancelAmount": 6000}, key, op)
 		if other.status != http.StatusUnprocessableEntity || other.err.Code != "IDEMPOTENCY_KEY_REUSED" {
 			t.Fatalf("same key, other body: %d %s", other.status, other.raw)
 		}
-		// Keys belong to their caller: another user's same key is theirs, and finds no order.
+		// Keys belong to their caller: a customer's same key is theirs, and finds no order.
 		stranger := c.secondUser()
 		if a := stranger.cancel(o.OrderID, body, key, ""); a.status != http.StatusNotFound || a.err.Code != "ORDER_NOT_FOUND" {
 			t.Fatalf("another user's cancel: %d %s", a.status, a.raw)
@@ -211,7 +216,7 @@ func TestRefund_ConcurrentDuplicates_OneRefundTheOthers409(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(c.stack.Simulator.ClearFaults)
-		tok := c.bearer()
+		tok := c.operatorBearer()
 		run := func(n int, key func(i int) string) []cancelAnswer {
 			out := make([]cancelAnswer, n)
 			var wg sync.WaitGroup
@@ -246,6 +251,23 @@ func TestRefund_ConcurrentDuplicates_OneRefundTheOthers409(t *testing.T) {
 		if v := c.refundView(o.OrderID); !v.BalanceAmount.Equal(decimal.NewFromInt(18000)) || v.Status != "PARTIAL_CANCELED" {
 			t.Fatalf("order: %+v", v)
 		}
+		// The refused request, retried with its key once the other refund has finished, is
+		// made: a 409 is an answer that may clear, never one the key keeps forever.
+		retry := c.cancel(o.OrderID, map[string]any{"cancelReason": "중복", "cancelAmount": 1000}, "other-1-"+o.OrderID, tok)
+		if retry.status != http.StatusOK || retry.order.Status != "PARTIAL_CANCELED" || retry.replayed {
+			t.Fatalf("retry after REFUND_IN_PROGRESS: %d %s", retry.status, retry.raw)
+		}
+		if n := c.stack.Simulator.Stats().Cancels[o.OrderID]; n != 3 {
+			t.Fatalf("Toss cancels after the retry: want 3, got %d", n)
+		}
+		if v := c.refundView(o.OrderID); !v.BalanceAmount.Equal(decimal.NewFromInt(17000)) {
+			t.Fatalf("order after the retry: %+v", v)
+		}
+		// And the retry's answer is the one its key keeps now.
+		again := c.cancel(o.OrderID, map[string]any{"cancelReason": "중복", "cancelAmount": 1000}, "other-1-"+o.OrderID, tok)
+		if again.status != http.StatusOK || !again.replayed || !bytes.Equal(again.raw, retry.raw) {
+			t.Fatalf("replay of the retry: %d %s (replayed %v)", again.status, again.raw, again.replayed)
+		}
 	})
 }
 
@@ -254,7 +276,7 @@ func TestCancel_CreatedOrderIsClosed_ConfirmThenRefused_ConfirmingIsNotCancelabl
 		p := c.product(10000, 5)
 		o := c.createOrder(p.ID, 1, 10000)
 		key := c.authorize(o)
-		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "주문 취소", "cancelAmount": 100}, "", ""); a.status != http.StatusBadRequest {
+		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "주문 취소", "cancelAmount": 100}, "", c.operatorBearer()); a.status != http.StatusBadRequest {
 			t.Fatalf("partial cancel of an unpaid order: %d %s", a.status, a.raw)
 		}
 		a := c.cancel(o.OrderID, map[string]any{"cancelReason": "주문 취소"}, "", "")
@@ -363,7 +385,7 @@ func TestRefund_TossBalanceDiffers_RefusedNotRefundedTwiceAndParked(t *testing.T
 	eachDatabase(t, func(t *testing.T, c *checkout) {
 		_, o := c.paidOrder(30000, 1, 3)
 		c.consoleCancel(o.PaymentKey, 10000) // someone refunded part at Toss's console
-		a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분 환불", "cancelAmount": 10000}, "", "")
+		a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분 환불", "cancelAmount": 10000}, "", c.operatorBearer())
 		if a.status != http.StatusBadGateway || a.err.Code != "REFUND_UNRESOLVED" {
 			t.Fatalf("refund against a stale balance: %d %s", a.status, a.raw)
 		}
@@ -385,7 +407,7 @@ func TestRefund_TossAppliesThenFails_ReadBackRecordsItOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(c.stack.Simulator.ClearFaults)
-		a := c.cancel(o.OrderID, map[string]any{"cancelReason": "환불", "cancelAmount": 12000}, "", "")
+		a := c.cancel(o.OrderID, map[string]any{"cancelReason": "환불", "cancelAmount": 12000}, "", c.operatorBearer())
 		if a.status != http.StatusOK || a.order.Status != "PARTIAL_CANCELED" {
 			t.Fatalf("cancel: %d %s", a.status, a.raw)
 		}
@@ -425,6 +447,95 @@ func TestRefund_TossRefusesCancel_RefundFailedOrderUnchanged(t *testing.T) {
 		c.stack.Simulator.ClearFaults()
 		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "환불"}, "", ""); a.status != http.StatusOK || a.order.Status != "CANCELED" {
 			t.Fatalf("cancel after the fault: %d %s", a.status, a.raw)
+		}
+	})
+}
+
+func TestCancel_CustomerNamesAnAmount_403AndNothingMoves(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, c *checkout) {
+		p, o := c.paidOrder(39000, 1, 5)
+		// One won short of the whole: the goods stay shipped and the money comes back.
+		for _, amount := range []any{38999, "1", 39000} {
+			a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분 환불", "cancelAmount": amount}, "", "")
+			if a.status != http.StatusForbidden || a.err.Code != "PARTIAL_REFUND_NOT_ALLOWED" {
+				t.Fatalf("customer's cancelAmount %v: %d %s", amount, a.status, a.raw)
+			}
+		}
+		// Ownership is decided first: on another's order the answer is the one for a missing order.
+		stranger := c.secondUser()
+		if a := stranger.cancel(o.OrderID, map[string]any{"cancelReason": "부분", "cancelAmount": 1000}, "", ""); a.status != http.StatusNotFound || a.err.Code != "ORDER_NOT_FOUND" {
+			t.Fatalf("another customer's partial cancel: %d %s", a.status, a.raw)
+		}
+		// An unpaid order is refused the same way: the rule is about who, not the state.
+		unpaid := c.createOrder(p.ID, 1, 39000)
+		if a := c.cancel(unpaid.OrderID, map[string]any{"cancelReason": "부분", "cancelAmount": 100}, "", ""); a.status != http.StatusForbidden || a.err.Code != "PARTIAL_REFUND_NOT_ALLOWED" {
+			t.Fatalf("customer's partial cancel of an unpaid order: %d %s", a.status, a.raw)
+		}
+		if n := c.stack.Simulator.Stats().Cancels[o.OrderID]; n != 0 {
+			t.Fatalf("Toss was asked to cancel %d times", n)
+		}
+		if v := c.refundView(o.OrderID); v.Status != "PAID" || !v.BalanceAmount.Equal(decimal.NewFromInt(39000)) {
+			t.Fatalf("order after refused cancels: %+v", v)
+		}
+		if refunds, err := c.stack.Store.Refunds(context.Background(), o.OrderID); err != nil || len(refunds) != 0 {
+			t.Fatalf("refunds recorded: %+v %v", refunds, err)
+		}
+		// The whole order, the customer may cancel.
+		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "전액 환불"}, "", ""); a.status != http.StatusOK || a.order.Status != "CANCELED" {
+			t.Fatalf("customer's full cancel: %d %s", a.status, a.raw)
+		}
+	})
+}
+
+// Keys are kept for the retention, not forever: the hourly sweep forgets old ones, after
+// which the same key names a new request.
+func TestIdempotencyKeys_PurgedAfterRetention_KeyThenFree(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, c *checkout) {
+		ctx := context.Background()
+		desc, err := c.stack.Temporal.ScheduleClient().GetHandle(ctx, workflows.PurgeIdempotencyKeysScheduleID).Describe(ctx)
+		if err != nil {
+			t.Fatalf("the purge schedule: %v", err)
+		}
+		if iv := desc.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != time.Hour {
+			t.Fatalf("purge schedule intervals: %+v", iv)
+		}
+		_, o := c.paidOrder(20000, 1, 5)
+		op := c.operatorBearer()
+		key := "purge-" + o.OrderID
+		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분", "cancelAmount": 1000}, key, op); a.status != http.StatusOK {
+			t.Fatalf("first: %d %s", a.status, a.raw)
+		}
+		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분", "cancelAmount": 2000}, key, op); a.status != http.StatusUnprocessableEntity || a.err.Code != "IDEMPOTENCY_KEY_REUSED" {
+			t.Fatalf("same key, other body, before the purge: %d %s", a.status, a.raw)
+		}
+		// A sweep with the default retention keeps a fresh key.
+		purge := func(retention time.Duration) int {
+			run, err := c.stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+				ID: fmt.Sprintf("purge-test-%s-%s", retention, o.OrderID), TaskQueue: workflows.TaskQueue,
+			}, workflows.PurgeIdempotencyKeys, activities.PurgeInput{Retention: retention})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := run.Get(ctx, &n); err != nil {
+				t.Fatalf("purge: %v", err)
+			}
+			return n
+		}
+		purge(workflows.DefaultIdempotencyKeyRetention)
+		if a := c.cancel(o.OrderID, map[string]any{"cancelReason": "부분", "cancelAmount": 2000}, key, op); a.err.Code != "IDEMPOTENCY_KEY_REUSED" {
+			t.Fatalf("same key after a sweep that keeps it: %d %s", a.status, a.raw)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if n := purge(time.Millisecond); n < 1 {
+			t.Fatalf("purged %d keys", n)
+		}
+		a := c.cancel(o.OrderID, map[string]any{"cancelReason": "다른 요청", "cancelAmount": 2000}, key, op)
+		if a.status != http.StatusOK || a.replayed {
+			t.Fatalf("same key after the purge: %d %s", a.status, a.raw)
+		}
+		if v := c.refundView(o.OrderID); !v.BalanceAmount.Equal(decimal.NewFromInt(17000)) {
+			t.Fatalf("balance: %+v", v)
 		}
 	})
 }

@@ -115,3 +115,31 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, scope, key string) er
 	}
 	return nil
 }
+
+// PurgeIdempotencyKeys forgets at most limit keys last used before cutoff and returns how
+// many it forgot. A key is a promise to answer its repeats the same way for as long as a
+// client may retry; past that the table would only grow. A claim whose lease still runs is
+// kept, whatever its age, because its request is still being answered; an answered key's
+// lease no longer matters.
+func (s *Store) PurgeIdempotencyKeys(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	t := now()
+	var rows []idempotencyRow
+	err := s.db.WithContext(ctx).Select("scope", "idem_key").
+		Where("updated_at < ? AND (status = ? OR locked_until < ?)", cutoff.UTC(), idemDone, t).
+		Order("updated_at").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return 0, fail(err, "find Idempotency-Keys to purge")
+	}
+	purged := 0
+	for _, r := range rows {
+		// The same conditions again: a key claimed again since the read is not purged.
+		res := s.db.WithContext(ctx).
+			Where("scope = ? AND idem_key = ? AND updated_at < ? AND (status = ? OR locked_until < ?)", r.Scope, r.IdemKey, cutoff.UTC(), idemDone, t).
+			Delete(&idempotencyRow{})
+		if res.Error != nil {
+			return purged, fail(res.Error, "purge an Idempotency-Key")
+		}
+		purged += int(res.RowsAffected)
+	}
+	return purged, nil
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
@@ -76,11 +75,11 @@ func (s *Store) CancelCreatedOrder(ctx context.Context, orderID, reason string, 
 // in flight (REFUND_IN_PROGRESS; a partial unique index guarantees it when two race). A retry
 // with the same RequestID returns the refund it recorded the first time.
 func (s *Store) BeginRefund(ctx context.Context, req paysaga.RefundRequest) (paysaga.Refund, error) {
-	switch {
-	case req.RequestID == "" || len(req.RequestID) > 200:
+	if req.RequestID == "" || len(req.RequestID) > 200 {
 		return paysaga.Refund{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "refund request ID must be 1 to 200 characters")
-	case req.Reason == "" || utf8.RuneCountInString(req.Reason) > 200:
-		return paysaga.Refund{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "cancelReason must be 1 to 200 characters")
+	}
+	if err := paysaga.CheckText("cancelReason", req.Reason, paysaga.MaxCancelReason); err != nil {
+		return paysaga.Refund{}, err
 	}
 	if req.Amount != nil {
 		if err := checkMoney("cancel amount", *req.Amount); err != nil {

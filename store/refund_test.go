@@ -202,6 +202,40 @@ func TestIdempotencyKey_ClaimReplayReuseInProgressTakeover(t *testing.T) {
 	})
 }
 
+func TestPurgeIdempotencyKeys_ForgetsOldAnswersKeepsLiveClaims(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for _, k := range []string{"answered-1", "answered-2", "answered-3", "running"} {
+			if _, err := s.ClaimIdempotencyKey(ctx, "user:5", k, "h", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, k := range []string{"answered-1", "answered-2", "answered-3"} {
+			if err := s.FinishIdempotencyKey(ctx, "user:5", k, IdempotentResponse{Status: 200, Body: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.PurgeIdempotencyKeys(ctx, time.Now().Add(-time.Hour), 100); err != nil || n != 0 {
+			t.Fatalf("purge of nothing old enough: %d %v", n, err)
+		}
+		cutoff := time.Now().Add(time.Second)
+		// Batches are bounded, and the next one takes the rest.
+		if n, err := s.PurgeIdempotencyKeys(ctx, cutoff, 2); err != nil || n != 2 {
+			t.Fatalf("first batch: %d %v", n, err)
+		}
+		if n, err := s.PurgeIdempotencyKeys(ctx, cutoff, 2); err != nil || n != 1 {
+			t.Fatalf("second batch: %d %v", n, err)
+		}
+		// A claim whose request is still being answered is kept, whatever its age.
+		_, err := s.ClaimIdempotencyKey(ctx, "user:5", "running", "h", time.Hour)
+		wantCode(t, err, paysaga.CodeIdempotentRequestInProgress)
+		// A forgotten key names a new request.
+		if r, err := s.ClaimIdempotencyKey(ctx, "user:5", "answered-1", "another", time.Minute); err != nil || r != nil {
+			t.Fatalf("claim of a purged key: %v %v", r, err)
+		}
+	})
+}
+
 func TestExpireOrders_OnlyOldCreatedOrders(t *testing.T) {
 	eachDialect(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()

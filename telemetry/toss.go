@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,16 +11,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/paysaga/paysaga/toss"
 )
 
 // TossHTTPClient returns c (nil: a client with a 30 s timeout) with its transport measured
-// (on a nil Telemetry, unmeasured):
-// every call's latency by endpoint and answer code and, when tracing is on, a client span
-// per call under the activity's span. The toss package stays unaware of either.
+// (on a nil Telemetry, unmeasured): every call's latency by endpoint and answer code and,
+// when tracing is on, a client span per call under the activity's span. The toss package
+// stays unaware of either.
 func (t *Telemetry) TossHTTPClient(c *http.Client) *http.Client {
 	out := &http.Client{Timeout: 30 * time.Second}
 	if c != nil {
@@ -32,33 +34,49 @@ func (t *Telemetry) TossHTTPClient(c *http.Client) *http.Client {
 	if t == nil {
 		return out // nothing to report to
 	}
-	next := out.Transport
+	tt := &tossTransport{next: out.Transport, duration: t.metrics.tossDuration}
 	if t.tracerProvider != nil {
-		next = otelhttp.NewTransport(next,
-			otelhttp.WithTracerProvider(t.tracerProvider),
-			// Trace context stays in paysaga: Toss has no use for our trace IDs.
-			otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
-			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
-				return "toss " + TossEndpoint(r.Method, r.URL.Path)
-			}),
-		)
+		tt.tracer = t.tracerProvider.Tracer("github.com/paysaga/paysaga/telemetry")
 	}
-	out.Transport = &tossTransport{next: next, duration: t.metrics.tossDuration}
+	out.Transport = tt
 	return out
 }
 
+// tossTransport measures each Toss call and, when tracing is on, makes its client span.
+// The span is made here rather than by otelhttp's transport because that one records the
+// full URL, and Toss's URLs carry the paymentKey: a span names the route and the host only.
+// Trace context stays in paysaga too: Toss has no use for our trace IDs.
 type tossTransport struct {
 	next     http.RoundTripper
 	duration *prometheus.HistogramVec
+	tracer   trace.Tracer // nil: tracing off
 }
 
 func (tt *tossTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
+	endpoint := TossEndpoint(req.Method, req.URL.Path)
+	var span trace.Span
+	if tt.tracer != nil {
+		var ctx context.Context
+		ctx, span = tt.tracer.Start(req.Context(), "toss "+endpoint, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(
+				attribute.String("http.request.method", req.Method),
+				attribute.String("url.template", strings.TrimPrefix(endpoint, req.Method+" ")),
+				attribute.String("server.address", req.URL.Hostname()),
+			))
+		defer span.End()
+		req = req.WithContext(ctx)
+	}
 	resp, err := tt.next.RoundTrip(req)
 	took := time.Since(start).Seconds()
-	endpoint := TossEndpoint(req.Method, req.URL.Path)
 	if err != nil {
 		tt.duration.WithLabelValues(endpoint, "0", CodeNoAnswer).Observe(took)
+		if span != nil {
+			// The transport's own error names the host at most; the URL is added by
+			// http.Client above this transport, never here.
+			span.SetStatus(codes.Error, CodeNoAnswer)
+			span.SetAttributes(attribute.String("error.type", CodeNoAnswer))
+		}
 		return nil, err
 	}
 	code := "OK"
@@ -66,6 +84,13 @@ func (tt *tossTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		code = peekErrorCode(resp)
 	}
 	tt.duration.WithLabelValues(endpoint, strconv.Itoa(resp.StatusCode), code).Observe(took)
+	if span != nil {
+		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+		if resp.StatusCode >= 400 {
+			span.SetAttributes(attribute.String("error.type", code))
+			span.SetStatus(codes.Error, code)
+		}
+	}
 	return resp, nil
 }
 

@@ -3,12 +3,18 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/paysaga/paysaga/toss"
 )
@@ -84,4 +90,52 @@ func TestTossEndpoint(t *testing.T) {
 			t.Errorf("TossEndpoint(%s %s) = %q, want %q", c.method, c.path, got, c.want)
 		}
 	}
+}
+
+// A Toss call's span names its route and host, never the URL: Toss's URLs carry the
+// paymentKey, and traces are read by more people than payments are.
+func TestTossHTTPClient_SpansNameTheRouteNeverThePaymentKey(t *testing.T) {
+	const paymentKey = "tsim_20241205SPANKEYabcdef"
+	exporter := tracetest.NewInMemoryExporter()
+	tel := WithoutTracing(nil)
+	tel.tracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"code":"NOT_CANCELABLE_PAYMENT","message":"취소 할 수 없는 결제 입니다."}`))
+	}))
+	defer srv.Close()
+	client := toss.NewClient(srv.URL, "test_sk_x", tel.TossHTTPClient(nil))
+	if _, err := client.Cancel(context.Background(), paymentKey, toss.CancelRequest{CancelReason: "r"}, "k"); err == nil {
+		t.Fatal("a 403 was not an error")
+	}
+	dead := toss.NewClient("http://127.0.0.1:1", "test_sk_x", tel.TossHTTPClient(nil))
+	_, _ = dead.GetPayment(context.Background(), paymentKey)
+
+	spans := exporter.GetSpans()
+	if len(spans) != 2 {
+		t.Fatalf("want a span per call, got %d", len(spans))
+	}
+	want := []string{"toss POST /v1/payments/{paymentKey}/cancel", "toss GET /v1/payments/{paymentKey}"}
+	for i, sp := range spans {
+		if sp.Name != want[i] || sp.SpanKind != trace.SpanKindClient || sp.Status.Code != codes.Error {
+			t.Errorf("span %d: %s %s %v", i, sp.Name, sp.SpanKind, sp.Status)
+		}
+		all := fmt.Sprintf("%s %+v %+v %+v", sp.Name, sp.Attributes, sp.Events, sp.Status)
+		if strings.Contains(all, paymentKey) {
+			t.Errorf("span %s carries the paymentKey: %s", sp.Name, all)
+		}
+	}
+	if got := attributeOf(spans[0].Attributes, "http.response.status_code"); got != "403" {
+		t.Errorf("cancel span's status code: %q", got)
+	}
+}
+
+func attributeOf(attrs []attribute.KeyValue, key string) string {
+	for _, kv := range attrs {
+		if string(kv.Key) == key {
+			return kv.Value.Emit()
+		}
+	}
+	return ""
 }

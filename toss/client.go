@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -282,7 +283,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
-		return err
+		return withoutPath(err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
@@ -311,7 +312,9 @@ func (c *Client) decodeError(status int, raw []byte) error {
 	if err := json.Unmarshal(raw, &body); err == nil && body.Code != "" {
 		return &Error{HTTPStatus: status, Code: body.Code, Message: c.scrub(body.Message)}
 	}
-	snippet := strings.TrimSpace(string(raw))
+	// Scrubbed whole before it is cut: a secret that straddles the cut would leave its
+	// first bytes behind otherwise.
+	snippet := strings.TrimSpace(c.scrub(string(raw)))
 	if len(snippet) > 200 {
 		snippet = snippet[:200]
 		for !utf8.ValidString(snippet) {
@@ -324,6 +327,22 @@ func (c *Client) decodeError(status int, raw []byte) error {
 		msg += ": " + snippet
 	}
 	return &Error{HTTPStatus: status, Message: c.scrub(msg)}
+}
+
+// withoutPath keeps the paymentKey out of a transport error: http.Client names the URL in
+// its errors ("Post \"https://…/v1/payments/<paymentKey>/cancel\": timeout"), and these
+// errors travel on into logs, activity failures and workflow histories. The host stays, so
+// an operator still sees where the call went.
+func withoutPath(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			ue.URL = u.Scheme + "://" + u.Host + "/…"
+		} else {
+			ue.URL = "…"
+		}
+	}
+	return err
 }
 
 // scrub removes the secret key, and the header that encodes it, from text that came back

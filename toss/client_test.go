@@ -415,11 +415,42 @@ func TestClient_NeverPutsTheSecretInErrors(t *testing.T) {
 			t.Errorf("formatted error leaks the secret: %s", s)
 		}
 	}
-	// Transport failures carry the URL, never the key.
+	// Transport failures name the host, never the secret or the paymentKey in the path.
 	dead := toss.NewClient("http://127.0.0.1:1", secret, nil)
-	_, err := dead.GetPayment(context.Background(), "pk")
-	if err == nil || strings.Contains(err.Error(), secret) || !toss.IsUnknownOutcome(err) {
+	const paymentKey = "tsim_20240101abcdefPAYMENTKEY"
+	_, err := dead.GetPayment(context.Background(), paymentKey)
+	if err == nil || strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), paymentKey) || !toss.IsUnknownOutcome(err) {
 		t.Errorf("transport error: %v", err)
+	}
+	if !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("transport error does not say where the call went: %v", err)
+	}
+	_, err = dead.Cancel(context.Background(), paymentKey, toss.CancelRequest{CancelReason: "r"}, "k")
+	if err == nil || strings.Contains(fmt.Sprintf("%+v", err), paymentKey) {
+		t.Errorf("cancel's transport error: %v", err)
+	}
+}
+
+// A secret that an error page puts across the 200th byte, where the message is cut, is
+// scrubbed whole: no prefix of it is left.
+func TestClient_ScrubsTheSecretBeforeCuttingTheMessage(t *testing.T) {
+	for pad := 185; pad <= 200; pad++ {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(502)
+			fmt.Fprint(w, strings.Repeat("x", pad)+secret+" trailing")
+		}))
+		c := toss.NewClient(srv.URL, secret, srv.Client())
+		_, err := c.GetPayment(context.Background(), "pk")
+		srv.Close()
+		if err == nil {
+			t.Fatal("a 502 was not an error")
+		}
+		// Any 8 bytes of the secret in the message is a leak.
+		for i := 0; i+8 <= len(secret); i++ {
+			if strings.Contains(err.Error(), secret[i:i+8]) {
+				t.Fatalf("pad %d: the message keeps part of the secret: %v", pad, err)
+			}
+		}
 	}
 }
 

@@ -16,19 +16,22 @@ import (
 
 // Schedules configures the Temporal Schedules of the service's periodic work.
 type Schedules struct {
-	// OrderExpiry is how long an order may stay CREATED (default 30 minutes).
+	// OrderExpiry is how long an order may stay CREATED (default workflows.DefaultOrderExpiry).
 	OrderExpiry time.Duration
 	// ReconcileEvery is how often the reconciliation runs (default 10 minutes).
 	ReconcileEvery time.Duration
+	// IdempotencyKeyRetention is how long a client's Idempotency-Key is kept (default
+	// workflows.DefaultIdempotencyKeyRetention); an hourly sweep forgets older ones.
+	IdempotencyKeyRetention time.Duration
 	// Paused creates the Schedules paused. Test stacks use it so that a scheduled sweep
 	// cannot settle a test's orders under it; later starts keep the state they find, so an
 	// operator's pause survives a worker restart too.
 	Paused bool
 }
 
-// EnsureSchedules creates the Temporal Schedules (order expiry, reconciliation) — or brings existing ones to this
-// configuration — so that every API, worker and dev stack start may call it: the first
-// creates, the others find them. The schedules live in Temporal, not in any one process,
+// EnsureSchedules creates the Temporal Schedules (order expiry, reconciliation, the purge of
+// old Idempotency-Keys) — or brings existing ones to this configuration — so that every API,
+// worker and dev stack start may call it: the first creates, the others find them. The schedules live in Temporal, not in any one process,
 // so a sweep runs exactly once per interval however many workers there are.
 func EnsureSchedules(ctx context.Context, c client.Client, cfg Schedules) error {
 	if cfg.OrderExpiry <= 0 {
@@ -37,6 +40,9 @@ func EnsureSchedules(ctx context.Context, c client.Client, cfg Schedules) error 
 	if cfg.ReconcileEvery <= 0 {
 		cfg.ReconcileEvery = workflows.DefaultReconcileEvery
 	}
+	if cfg.IdempotencyKeyRetention <= 0 {
+		cfg.IdempotencyKeyRetention = workflows.DefaultIdempotencyKeyRetention
+	}
 	err := ensureSchedule(ctx, c, workflows.ReconcileScheduleID, cfg.ReconcileEvery, cfg.Paused, &client.ScheduleWorkflowAction{
 		ID:       "reconcile",
 		Workflow: workflows.Reconcile,
@@ -44,6 +50,16 @@ func EnsureSchedules(ctx context.Context, c client.Client, cfg Schedules) error 
 			Window: workflows.DefaultReconcileWindow, StaleAfter: workflows.DefaultReconcileStaleAfter}},
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowExecutionTimeout: time.Hour,
+	})
+	if err != nil {
+		return err
+	}
+	err = ensureSchedule(ctx, c, workflows.PurgeIdempotencyKeysScheduleID, time.Hour, cfg.Paused, &client.ScheduleWorkflowAction{
+		ID:                       "purge-idempotency-keys",
+		Workflow:                 workflows.PurgeIdempotencyKeys,
+		Args:                     []any{activities.PurgeInput{Retention: cfg.IdempotencyKeyRetention}},
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowExecutionTimeout: 30 * time.Minute,
 	})
 	if err != nil {
 		return err

@@ -34,6 +34,7 @@ func register(r registry, acts *activities.Activities, rec *activities.Reconcile
 	r.RegisterWorkflow(workflows.RefundPayment)
 	r.RegisterWorkflow(workflows.ExpireOrders)
 	r.RegisterWorkflow(workflows.Reconcile)
+	r.RegisterWorkflow(workflows.PurgeIdempotencyKeys)
 	r.RegisterActivity(acts)
 	r.RegisterActivity(rec)
 	// The steps renamed since release v0.1.0 stay registered under their old names too: a

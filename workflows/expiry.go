@@ -1,16 +1,15 @@
 package workflows
 
 import (
-	"time"
-
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/activities"
 )
 
-// DefaultOrderExpiry is how long an order may stay CREATED: beyond Toss's 30 minutes for
-// the payment window plus 10 for the confirm, so no order that could still be paid expires.
-const DefaultOrderExpiry = 30 * time.Minute
+// DefaultOrderExpiry is how long an order may stay CREATED unless configured: beyond
+// Toss's windows (paysaga.MinOrderExpiry), so no order that could still be paid expires.
+const DefaultOrderExpiry = paysaga.DefaultOrderExpiry
 
 // ExpireOrdersScheduleID is the Temporal Schedule that runs ExpireOrders every minute.
 const ExpireOrdersScheduleID = "paysaga-expire-orders"

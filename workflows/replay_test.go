@@ -32,6 +32,7 @@ func TestReplay_RecordedHistories(t *testing.T) {
 			replayer.RegisterWorkflow(workflows.RefundPayment)
 			replayer.RegisterWorkflow(workflows.ExpireOrders)
 			replayer.RegisterWorkflow(workflows.Reconcile)
+			replayer.RegisterWorkflow(workflows.PurgeIdempotencyKeys)
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

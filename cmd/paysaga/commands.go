@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/api"
 	"github.com/paysaga/paysaga/app"
 	"github.com/paysaga/paysaga/codec"
@@ -13,6 +14,7 @@ import (
 	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/telemetry"
 	"github.com/paysaga/paysaga/worker"
+	"github.com/paysaga/paysaga/workflows"
 )
 
 // connections are the settings api and worker share: where the database and Temporal are.
@@ -95,8 +97,10 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		"listen address of the worker's /healthz, /readyz and /metrics (e.g. 0.0.0.0:8081); empty: none")
 	stopTimeout := s.duration("stop-timeout", "WORKER_STOP_TIMEOUT", 30*time.Second,
 		"on SIGTERM, how long running activities may take to finish after polling stops")
-	orderExpiry := s.duration("order-expiry", "ORDER_EXPIRY", 30*time.Minute,
+	orderExpiry := s.duration("order-expiry", "ORDER_EXPIRY", paysaga.DefaultOrderExpiry,
 		"how long an order may stay CREATED before the expiry sweep makes it EXPIRED")
+	keyRetention := s.duration("idempotency-key-retention", "IDEMPOTENCY_KEY_RETENTION", workflows.DefaultIdempotencyKeyRetention,
+		"how long a client's Idempotency-Key is kept; an hourly sweep forgets older ones")
 	obs := s.observability("paysaga-worker")
 	payloadKeys := s.codecSettings()
 	if err := s.Parse(args); err != nil {
@@ -112,8 +116,13 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	if *tossTimeout <= 0 {
 		return fmt.Errorf("TOSS_TIMEOUT must be positive, got %s", *tossTimeout)
 	}
-	if *orderExpiry <= 0 {
-		return fmt.Errorf("ORDER_EXPIRY must be positive, got %s", *orderExpiry)
+	if err := paysaga.CheckOrderExpiry(*orderExpiry); err != nil {
+		return err
+	}
+	if *keyRetention < time.Hour {
+		// A key must outlive its client's retries, or a late retry is answered as a new
+		// request; an hour is the least any client's backoff fits in.
+		return fmt.Errorf("IDEMPOTENCY_KEY_RETENTION must be at least 1h, got %s", *keyRetention)
 	}
 	tel, stopTelemetry, err := obs.start(ctx, logger)
 	if err != nil {
@@ -139,7 +148,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		Count:       1,
 		Toss:        app.Toss{URL: *tossURL, SecretKey: secret.value, Timeout: *tossTimeout},
 		StopTimeout: *stopTimeout,
-		Schedules:   worker.Schedules{OrderExpiry: *orderExpiry},
+		Schedules:   worker.Schedules{OrderExpiry: *orderExpiry, IdempotencyKeyRetention: *keyRetention},
 	})
 	if err != nil {
 		return err
