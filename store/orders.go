@@ -72,6 +72,11 @@ func checkNewOrder(o paysaga.Order) error {
 	if err := checkMoney("amount", o.Amount); err != nil {
 		return err
 	}
+	// A free product is allowed, an order of nothing to pay is not: Toss takes no payment
+	// of 0, and the database refuses it too (orders_amount_positive).
+	if !o.Amount.IsPositive() {
+		return paysaga.Errorf(paysaga.CodeInvalidRequest, "amount must be positive, got %s", o.Amount)
+	}
 	if want := paysaga.OrderAmount(o.UnitPrice, o.Quantity); !o.Amount.Equal(want) {
 		return paysaga.Errorf(paysaga.CodeAmountMismatch, "amount %s is not %s × %d = %s", o.Amount, o.UnitPrice, o.Quantity, want)
 	}

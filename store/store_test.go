@@ -764,6 +764,10 @@ func TestDecimals_RoundTripExactly(t *testing.T) {
 			}
 			o, err := s.CreateOrder(ctx, paysaga.Order{ID: "d-" + v, UserID: u.ID, ProductID: p.ID, Name: "d",
 				Quantity: 3, UnitPrice: price, Amount: paysaga.OrderAmount(price, 3)})
+			if price.IsZero() { // a free product, but no order of nothing to pay
+				wantCode(t, err, paysaga.CodeInvalidRequest)
+				continue
+			}
 			if err != nil {
 				t.Fatalf("%s: %v", v, err)
 			}
