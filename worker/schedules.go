@@ -20,6 +20,9 @@ type Schedules struct {
 	OrderExpiry time.Duration
 	// ReconcileEvery is how often the reconciliation runs (default 10 minutes).
 	ReconcileEvery time.Duration
+	// ReconcileMaxActions is the reconciliation's circuit breaker: a run that finds more
+	// differences acts on none (default activities.DefaultReconcileMaxActions).
+	ReconcileMaxActions int
 	// Paused creates the Schedules paused. Test stacks use it so that a scheduled sweep
 	// cannot settle a test's orders under it; later starts keep the state they find, so an
 	// operator's pause survives a worker restart too.
@@ -41,7 +44,8 @@ func EnsureSchedules(ctx context.Context, c client.Client, cfg Schedules) error 
 		ID:       "reconcile",
 		Workflow: workflows.Reconcile,
 		Args: []any{activities.ReconcileInput{
-			Window: workflows.DefaultReconcileWindow, StaleAfter: workflows.DefaultReconcileStaleAfter}},
+			Window: workflows.DefaultReconcileWindow, StaleAfter: workflows.DefaultReconcileStaleAfter,
+			MaxActions: cfg.ReconcileMaxActions}},
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowExecutionTimeout: time.Hour,
 	})

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/api"
 	"github.com/paysaga/paysaga/app"
 	"github.com/paysaga/paysaga/codec"
@@ -95,6 +96,8 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		"listen address of the worker's /healthz, /readyz and /metrics (e.g. 0.0.0.0:8081); empty: none")
 	stopTimeout := s.duration("stop-timeout", "WORKER_STOP_TIMEOUT", 30*time.Second,
 		"on SIGTERM, how long running activities may take to finish after polling stops")
+	reconcileMax := s.integer("reconcile-max-actions", "RECONCILE_MAX_ACTIONS", activities.DefaultReconcileMaxActions,
+		"the most differences one reconciliation run settles by itself; a run that finds more holds them all for an operator")
 	orderExpiry := s.duration("order-expiry", "ORDER_EXPIRY", 30*time.Minute,
 		"how long an order may stay CREATED before the expiry sweep makes it EXPIRED")
 	obs := s.observability("paysaga-worker")
@@ -111,6 +114,9 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	if *tossTimeout <= 0 {
 		return fmt.Errorf("TOSS_TIMEOUT must be positive, got %s", *tossTimeout)
+	}
+	if *reconcileMax < 1 {
+		return fmt.Errorf("RECONCILE_MAX_ACTIONS must be at least 1, got %d", *reconcileMax)
 	}
 	if *orderExpiry <= 0 {
 		return fmt.Errorf("ORDER_EXPIRY must be positive, got %s", *orderExpiry)
@@ -139,7 +145,7 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		Count:       1,
 		Toss:        app.Toss{URL: *tossURL, SecretKey: secret.value, Timeout: *tossTimeout},
 		StopTimeout: *stopTimeout,
-		Schedules:   worker.Schedules{OrderExpiry: *orderExpiry},
+		Schedules:   worker.Schedules{OrderExpiry: *orderExpiry, ReconcileMaxActions: *reconcileMax},
 	})
 	if err != nil {
 		return err
