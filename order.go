@@ -29,7 +29,11 @@ const (
 // transitions is the order's state machine, and its only statement: the API, the saga and
 // the store's conditional updates all ask it.
 var transitions = map[OrderStatus][]OrderStatus{
-	StatusCreated:         {StatusConfirming, StatusExpired, StatusCanceled},
+	// CREATED or EXPIRED → PAID is reconciliation recovering forward a payment Toss approved
+	// and that verifies against the order, when the store lost the saga's record of it (a
+	// database restored from a backup, say): the sale is real, so it is kept, not refunded.
+	StatusCreated:         {StatusConfirming, StatusExpired, StatusCanceled, StatusPaid},
+	StatusExpired:         {StatusPaid},
 	StatusConfirming:      {StatusPaid, StatusFailed, StatusNeedsAttention},
 	StatusPaid:            {StatusCanceled, StatusPartialCanceled, StatusNeedsAttention},
 	StatusPartialCanceled: {StatusPartialCanceled, StatusCanceled, StatusNeedsAttention},
@@ -138,6 +142,8 @@ const (
 	EventRefundFailed    = "REFUND_FAILED"
 	EventOrderExpired    = "ORDER_EXPIRED"
 	EventReconciled      = "RECONCILED"
+	// EventRecovered is reconciliation recording a verified payment the store had lost.
+	EventRecovered = "PAYMENT_RECOVERED"
 )
 
 // PaymentEvent is one line of an order's append-only audit trail: a transition and the

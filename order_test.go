@@ -11,7 +11,7 @@ func TestStatusesBefore_FollowsTheTransitions(t *testing.T) {
 		want []OrderStatus
 	}{
 		{StatusConfirming, []OrderStatus{StatusCreated}},
-		{StatusPaid, []OrderStatus{StatusConfirming, StatusNeedsAttention}},
+		{StatusPaid, []OrderStatus{StatusCreated, StatusConfirming, StatusExpired, StatusNeedsAttention}},
 		{StatusFailed, []OrderStatus{StatusConfirming, StatusNeedsAttention}},
 		{StatusNeedsAttention, []OrderStatus{StatusConfirming, StatusPaid, StatusPartialCanceled}},
 		{StatusCanceled, []OrderStatus{StatusCreated, StatusPaid, StatusPartialCanceled, StatusNeedsAttention}},

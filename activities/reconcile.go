@@ -26,6 +26,7 @@ type ReconcileStore interface {
 	ReserveStock(ctx context.Context, orderID string) error
 	ReleaseStock(ctx context.Context, orderID string) error
 	CompletePayment(ctx context.Context, orderID string, toss paysaga.PaymentFacts, ev paysaga.Evidence) (paysaga.Order, error)
+	RecoverPayment(ctx context.Context, orderID string, toss paysaga.PaymentFacts, ev paysaga.Evidence) (paysaga.Order, error)
 	FailPayment(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
 	RecordTossCancel(ctx context.Context, orderID string, tossCanceled decimal.Decimal, ev paysaga.Evidence) (paysaga.Order, error)
 	MarkNeedsAttention(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
@@ -57,7 +58,16 @@ const (
 type ReconcileInput struct {
 	Window     time.Duration
 	StaleAfter time.Duration
+	// MaxActions is the most findings one run settles by itself (0: DefaultReconcileMaxActions).
+	// A run that finds more holds them all for an operator instead: many differences at once
+	// mean something is wrong with the data (a restored backup, the wrong Toss account),
+	// not with the payments, and acting on each would move real money on a wrong premise.
+	MaxActions int
 }
+
+// DefaultReconcileMaxActions is the circuit breaker of a run that names none: more than a
+// handful of findings in one run is an incident, not routine.
+const DefaultReconcileMaxActions = 5
 
 // Finding is one difference to settle.
 type Finding struct {
@@ -66,6 +76,9 @@ type Finding struct {
 	Kind       string
 	DBStatus   string
 	TossStatus string
+	// Held is set on every finding of a run that found more than its MaxActions: the
+	// finding is reported and its order parked where its state allows, and nothing moves.
+	Held bool
 }
 
 // ReconcileScan is what a run found.
@@ -140,6 +153,15 @@ func (r *Reconciler) FindDiscrepancies(ctx context.Context, in ReconcileInput) (
 			scan.Findings = append(scan.Findings, *f)
 		}
 	}
+	maxActions := in.MaxActions
+	if maxActions <= 0 {
+		maxActions = DefaultReconcileMaxActions
+	}
+	if len(scan.Findings) > maxActions {
+		for i := range scan.Findings {
+			scan.Findings[i].Held = true
+		}
+	}
 	return scan, nil
 }
 
@@ -206,6 +228,13 @@ const (
 // CodeReconciledNotApproved is the failure code of a stranded order Toss never approved.
 const CodeReconciledNotApproved = "RECONCILED_NOT_APPROVED"
 
+// CodeReconcileHeld parks the findings of a run that tripped its circuit breaker.
+const CodeReconcileHeld = "RECONCILE_HELD"
+
+// ActionRecovered is a payment Toss approved and that verified against an order the store
+// showed unpaid: recorded as the sale it is.
+const ActionRecovered = "RECOVERED"
+
 // SettleFinding settles one difference through the saga's own verified steps, reading Toss
 // again first (the scan may be minutes old). Each step it takes is idempotent, so a retry
 // after a crash finishes the job. What it cannot settle becomes NEEDS_ATTENTION.
@@ -222,6 +251,10 @@ func (r *Reconciler) SettleFinding(ctx context.Context, f Finding) (paysaga.Reco
 		return item, tossError("fetch payment", f.OrderID, err)
 	default:
 		item.TossStatus, item.PaymentKey = p.Status, p.PaymentKey
+	}
+	if f.Held {
+		return r.park(ctx, item, CodeReconcileHeld,
+			"this run found more differences than RECONCILE_MAX_ACTIONS; none was acted on", paysaga.Evidence{})
 	}
 	switch f.Kind {
 	case FindingStrandedConfirming:
@@ -318,10 +351,19 @@ func (r *Reconciler) settleTossCancel(ctx context.Context, item paysaga.Reconcil
 	return item, nil
 }
 
-// settleDoneNotPaid gives back money Toss holds for an order the store closed without a
-// payment (FAILED, EXPIRED, CANCELED): such an order can no longer become PAID, so the
-// charge is cancelled through the saga's own compensation. A payment for an order the
-// store does not know is left to a person.
+// settleDoneNotPaid settles money Toss holds for an order the store shows unpaid. Which
+// way depends on how the order came to be unpaid:
+//   - CREATED or EXPIRED: the store lost the saga's record (a database restored from a
+//     backup, a saga whose last step never ran). If the payment verifies three ways against
+//     the order, it is a real sale and recovered forward: PAID, stock taken if any is left
+//     (else parked for an operator). Refunding it would cancel real sales in bulk after a
+//     restore. One that does not verify is left to a person.
+//   - CANCELED without a payment: the customer closed the order before paying, so they
+//     want no goods; the charge is given back through the saga's own compensation.
+//   - FAILED, or CANCELED after a payment: the store recorded an outcome that Toss
+//     contradicts, which no rule settles safely; left to a person.
+//
+// A payment for an order the store does not know is left to a person as well.
 func (r *Reconciler) settleDoneNotPaid(ctx context.Context, item paysaga.ReconcileItem, p *toss.Payment) (paysaga.ReconcileItem, error) {
 	order, err := r.Acts.Store.GetOrder(ctx, item.OrderID)
 	if paysaga.ErrorCode(err) == paysaga.CodeOrderNotFound {
@@ -341,18 +383,59 @@ func (r *Reconciler) settleDoneNotPaid(ctx context.Context, item paysaga.Reconci
 		item.Action, item.Note = "NONE", "Toss no longer holds the money"
 		return item, nil
 	}
+	facts := order.Facts()
+	tossFacts := p.Facts()
+	ev := paysaga.Evidence{DB: &facts, Toss: &tossFacts, Code: FindingDoneNotPaid}
+	switch {
+	case order.Status == paysaga.StatusCreated || order.Status == paysaga.StatusExpired:
+		return r.recoverPayment(ctx, item, order, tossFacts, ev)
+	case order.Status == paysaga.StatusCanceled && order.PaymentKey == "":
+	default:
+		item.Action = paysaga.ActionNeedsAttention
+		item.Note = "Toss holds money for an order recorded " + string(order.Status) + " after a payment; an operator decides"
+		return item, nil
+	}
 	after, err := r.Acts.TossCancel(ctx, CancelInput{OrderID: order.ID, Reason: "주문이 결제되지 않은 상태여서 자동 취소 (대사)"})
 	if err != nil {
 		return item, err
 	}
-	facts := order.Facts()
-	ev := paysaga.Evidence{DB: &facts, Toss: &after, Code: FindingDoneNotPaid,
-		Note: "reconciliation: Toss held money for a " + string(order.Status) + " order; cancelled at Toss"}
+	ev.Toss = &after
+	ev.Note = "reconciliation: Toss held money for an order the customer closed before paying; cancelled at Toss"
 	if err := r.Acts.Store.RecordEvent(ctx, order.ID, paysaga.EventReconciled, ev); err != nil {
 		return item, err
 	}
 	item.TossStatus, item.Action = after.Status, ActionRefundedAtToss
-	item.Note = "the order is " + string(order.Status) + "; the charge was cancelled at Toss"
+	item.Note = "the customer closed the order before paying; the charge was cancelled at Toss"
+	return item, nil
+}
+
+// recoverPayment records a verified payment on an order the store shows unpaid, as the
+// saga would have: PAID with Toss's facts, then the stock. The checks are the saga's own
+// (paysaga.VerifyAfterConfirm on the order, the order's own claim and Toss's answer).
+func (r *Reconciler) recoverPayment(ctx context.Context, item paysaga.ReconcileItem, order paysaga.Order, tossFacts paysaga.PaymentFacts, ev paysaga.Evidence) (paysaga.ReconcileItem, error) {
+	st := r.Acts.Store
+	facts := order.Facts()
+	claim := paysaga.ConfirmClaim{OrderID: order.ID, UserID: order.UserID, PaymentKey: tossFacts.PaymentKey, Amount: order.Amount}
+	if err := paysaga.VerifyAfterConfirm(facts, claim, tossFacts); err != nil {
+		item.Action = paysaga.ActionNeedsAttention
+		item.Note = "Toss holds a payment that does not verify against the order (" + paysaga.ErrorCode(err) + "); an operator decides"
+		return item, nil
+	}
+	ev.Note = "reconciliation: Toss approved and verified a payment the store had not recorded; recovered as PAID"
+	if _, err := st.RecoverPayment(ctx, order.ID, tossFacts, ev); err != nil {
+		if code := paysaga.ErrorCode(err); code == paysaga.CodePaymentKeyAlreadyUsed || code == paysaga.CodeOrderNotConfirmable {
+			item.Action, item.Note = paysaga.ActionNeedsAttention, code+": "+err.Error()
+			return item, nil
+		}
+		return item, err
+	}
+	if err := st.ReserveStock(ctx, order.ID); err != nil {
+		if paysaga.ErrorCode(err) == paysaga.CodeOutOfStock {
+			return r.park(ctx, item, paysaga.CodeOutOfStock, "the payment is recovered, but the stock is gone", ev)
+		}
+		return item, err
+	}
+	item.Action, item.Note = ActionRecovered, "Toss approved and verified: the sale is recorded PAID"
 	return item, nil
 }
 

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +56,9 @@ func (c *checkout) reconcile() paysaga.ReconcileRun {
 		// Nothing of these tests is in flight: a CONFIRMING order still for a moment has
 		// been stranded on purpose (the default waits five minutes before looking).
 		StaleAfter: time.Millisecond,
+		// The shared stack holds other tests' orders too; the circuit breaker has its own
+		// test, on a stack of its own.
+		MaxActions: 50,
 	})
 	if err != nil {
 		c.t.Fatal(err)
@@ -170,4 +176,114 @@ func TestReconcile_SettlesStrandedConsoleCanceledAndDoneNotPaid_ReportForOperato
 			}
 		}
 	})
+}
+
+// After the app database is restored from a backup taken before some sales, those orders
+// look CREATED again while Toss holds their money. Reconciliation must keep the sales, not
+// cancel them: six at once trip the circuit breaker (nothing moves, all is reported for an
+// operator); a run allowed that many recovers each verified payment forward to PAID.
+func TestReconcile_DatabaseRestoredFromBackup_SalesRecoveredNeverRefunded(t *testing.T) {
+	fs := stackForFailures(t)
+	c := fs.shopper(t)
+	ctx := context.Background()
+	fs.startWorker(t)
+	p := c.product(10000, 10)
+	var orders []order
+	var keys []string
+	for range 6 {
+		o := c.createOrder(p.ID, 1, 10000)
+		orders = append(orders, o)
+		keys = append(keys, c.authorize(o))
+	}
+	u, err := url.Parse(fs.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbName := strings.TrimPrefix(u.Path, "/")
+	backup, err := fs.pg.Backup(ctx, dbName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range orders {
+		if status, paid, e := c.confirm(o.OrderID, keys[i], "10000"); status != http.StatusOK || paid.Status != "PAID" {
+			t.Fatalf("confirm %d: %d %+v", i, status, e)
+		}
+	}
+	if err := fs.pg.RestoreBackup(ctx, dbName, backup); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range orders {
+		if got := fs.orderStatus(t, o.OrderID); got != "CREATED" {
+			t.Fatalf("after the restore %s is %s", o.OrderID, got)
+		}
+	}
+	cancelsBefore := fs.Simulator.Stats().TotalCancels()
+
+	reconcile := func(maxActions int) paysaga.ReconcileRun {
+		run, err := fs.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: fmt.Sprintf("reconcile-restore-%d-%d", maxActions, time.Now().UnixNano()), TaskQueue: workflows.TaskQueue,
+		}, workflows.Reconcile, activities.ReconcileInput{Window: time.Hour, StaleAfter: time.Millisecond, MaxActions: maxActions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res paysaga.ReconcileRun
+		if err := run.Get(ctx, &res); err != nil {
+			t.Fatalf("reconcile: %v", err)
+		}
+		return res
+	}
+	items := func() map[string]string {
+		var report reconciliationReport
+		op := &checkout{t: t, stack: fs.Stack, token: c.operatorBearer()}
+		if status := op.call(http.MethodGet, fs.APIURL+"/api/v1/admin/reconciliation", nil, &report); status != http.StatusOK {
+			t.Fatalf("report: %d", status)
+		}
+		out := map[string]string{}
+		for _, it := range report.Items {
+			out[it.OrderID] = it.Finding + "/" + it.Action
+		}
+		return out
+	}
+
+	// Six findings, five allowed: every one is held for an operator and nothing moves.
+	reconcile(activities.DefaultReconcileMaxActions)
+	held := items()
+	for _, o := range orders {
+		if got := held[o.OrderID]; got != "DONE_NOT_PAID/NEEDS_ATTENTION" {
+			t.Errorf("held run, %s: %q", o.OrderID, got)
+		}
+		if got := fs.orderStatus(t, o.OrderID); got != "CREATED" {
+			t.Errorf("held run moved %s to %s", o.OrderID, got)
+		}
+	}
+	if got := c.stock(p.ID); got != 10 {
+		t.Fatalf("held run took stock: %d", got)
+	}
+
+	// The operator looks, sees a restore, and lets a run act on that many: the sales are kept.
+	reconcile(20)
+	recovered := items()
+	for _, o := range orders {
+		if got := recovered[o.OrderID]; got != "DONE_NOT_PAID/RECOVERED" {
+			t.Errorf("second run, %s: %q", o.OrderID, got)
+		}
+		if got := c.getOrder(o.OrderID); got.Status != "PAID" {
+			t.Errorf("%s after recovery: %+v", o.OrderID, got)
+		}
+		if pay, _ := fs.Simulator.PaymentByOrderID(o.OrderID); pay.Status != "DONE" {
+			t.Errorf("Toss's payment of %s: %s", o.OrderID, pay.Status)
+		}
+		if n := fs.Simulator.Stats().Cancels[o.OrderID]; n != 0 {
+			t.Errorf("%s was cancelled at Toss %d times", o.OrderID, n)
+		}
+	}
+	if got := c.stock(p.ID); got != 4 {
+		t.Fatalf("stock after recovery: %d, want 4", got)
+	}
+	if n := fs.Simulator.Stats().TotalCancels() - cancelsBefore; n != 0 {
+		t.Fatalf("reconciliation cancelled %d charges at Toss", n)
+	}
+	if types := fs.eventTypes(t, orders[0].OrderID); !slices.Contains(types, paysaga.EventRecovered) {
+		t.Fatalf("events of a recovered order: %v", types)
+	}
 }

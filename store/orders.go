@@ -152,7 +152,10 @@ func (s *Store) CompletePayment(ctx context.Context, orderID string, toss paysag
 	}
 	o, err := s.transition(ctx, orderID, change{
 		event: paysaga.EventPaid,
-		to:    paysaga.StatusPaid,
+		// The saga's way to PAID; an order the saga never began is recovered by
+		// RecoverPayment, after reconciliation verified Toss's payment against it.
+		only: []paysaga.OrderStatus{paysaga.StatusConfirming, paysaga.StatusNeedsAttention},
+		to:   paysaga.StatusPaid,
 		set: map[string]any{
 			"method": toss.Method, "approved_at": approvedAt,
 			"failure_code": "", "failure_message": "",
@@ -160,6 +163,42 @@ func (s *Store) CompletePayment(ctx context.Context, orderID string, toss paysag
 	}, ev)
 	if err != nil {
 		return paysaga.Order{}, fail(err, "complete payment of %s", orderID)
+	}
+	return o, nil
+}
+
+// RecoverPayment records a payment Toss approved for an order the store still shows
+// unpaid — CREATED, or EXPIRED by the sweep — because its saga's record was lost (the
+// database was restored from a backup taken before the payment). Reconciliation calls it
+// only after the payment verified three ways against the order. The paymentKey is bound as
+// BeginConfirm binds it, so one payment can still never pay two orders.
+func (s *Store) RecoverPayment(ctx context.Context, orderID string, toss paysaga.PaymentFacts, ev paysaga.Evidence) (paysaga.Order, error) {
+	if !paysaga.ValidPaymentKey(toss.PaymentKey) {
+		return paysaga.Order{}, paysaga.Errorf(paysaga.CodeInvalidRequest, "paymentKey must be 1 to 200 of A-Z a-z 0-9 - _")
+	}
+	if ev.Toss == nil {
+		ev.Toss = &toss
+	}
+	var approvedAt any
+	if toss.ApprovedAt != nil {
+		approvedAt = toss.ApprovedAt.UTC()
+	}
+	o, err := s.transition(ctx, orderID, change{
+		event: paysaga.EventRecovered,
+		only:  []paysaga.OrderStatus{paysaga.StatusCreated, paysaga.StatusExpired},
+		to:    paysaga.StatusPaid,
+		set: map[string]any{
+			"payment_key": toss.PaymentKey, "method": toss.Method, "approved_at": approvedAt,
+			"failure_code": "", "failure_message": "",
+		},
+		done: func(r orderRow) bool { return r.PaymentKey != nil && *r.PaymentKey == toss.PaymentKey },
+	}, ev)
+	if isUniqueViolation(err) {
+		return paysaga.Order{}, paysaga.Errorf(paysaga.CodePaymentKeyAlreadyUsed,
+			"paymentKey is already attached to another order than %s", orderID)
+	}
+	if err != nil {
+		return paysaga.Order{}, fail(err, "recover the payment of %s", orderID)
 	}
 	return o, nil
 }

@@ -261,3 +261,37 @@ func TestExpireOrders_OnlyOldCreatedOrders(t *testing.T) {
 		}
 	})
 }
+
+// The state machine lets an unpaid order become PAID, but only reconciliation's verified
+// recovery takes that way: the saga's CompletePayment still starts from CONFIRMING alone.
+func TestRecoverPayment_OnlyFromUnpaidOrders_CompletePaymentStillNeedsAConfirm(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u, p := fixture(t, s, won(10000), 5)
+		created := newOrder(t, s, u, p, 1)
+		facts := paysaga.PaymentFacts{PaymentKey: "pk-recovered-" + created.ID, OrderID: created.ID, Status: paysaga.PaymentDone,
+			TotalAmount: won(10000), Method: "카드"}
+		_, err := s.CompletePayment(ctx, created.ID, facts, paysaga.Evidence{})
+		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
+
+		got, err := s.RecoverPayment(ctx, created.ID, facts, paysaga.Evidence{Note: "restored"})
+		if err != nil || got.Status != paysaga.StatusPaid || got.PaymentKey != facts.PaymentKey || got.Method != "카드" {
+			t.Fatalf("recover a CREATED order: %+v %v", got, err)
+		}
+		// Safe to repeat, as every step is.
+		if again, err := s.RecoverPayment(ctx, created.ID, facts, paysaga.Evidence{}); err != nil || again.Status != paysaga.StatusPaid {
+			t.Fatalf("repeat: %+v %v", again, err)
+		}
+		if evs := mustEvents(t, s, created.ID); eventTypes(evs)[len(evs)-1] != paysaga.EventRecovered {
+			t.Fatalf("events: %v", eventTypes(evs))
+		}
+		// One payment still pays one order.
+		other := newOrder(t, s, u, p, 1)
+		_, err = s.RecoverPayment(ctx, other.ID, facts, paysaga.Evidence{})
+		wantCode(t, err, paysaga.CodePaymentKeyAlreadyUsed)
+		// An order in the saga's hands is the saga's to finish.
+		conf := confirming(t, s, u, p, 1)
+		_, err = s.RecoverPayment(ctx, conf.ID, paysaga.PaymentFacts{PaymentKey: "pk-other-" + conf.ID, OrderID: conf.ID}, paysaga.Evidence{})
+		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
+	})
+}

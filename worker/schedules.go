@@ -23,6 +23,9 @@ type Schedules struct {
 	// IdempotencyKeyRetention is how long a client's Idempotency-Key is kept (default
 	// workflows.DefaultIdempotencyKeyRetention); an hourly sweep forgets older ones.
 	IdempotencyKeyRetention time.Duration
+	// ReconcileMaxActions is the reconciliation's circuit breaker: a run that finds more
+	// differences acts on none (default activities.DefaultReconcileMaxActions).
+	ReconcileMaxActions int
 	// Paused creates the Schedules paused. Test stacks use it so that a scheduled sweep
 	// cannot settle a test's orders under it; later starts keep the state they find, so an
 	// operator's pause survives a worker restart too.
@@ -47,7 +50,8 @@ func EnsureSchedules(ctx context.Context, c client.Client, cfg Schedules) error 
 		ID:       "reconcile",
 		Workflow: workflows.Reconcile,
 		Args: []any{activities.ReconcileInput{
-			Window: workflows.DefaultReconcileWindow, StaleAfter: workflows.DefaultReconcileStaleAfter}},
+			Window: workflows.DefaultReconcileWindow, StaleAfter: workflows.DefaultReconcileStaleAfter,
+			MaxActions: cfg.ReconcileMaxActions}},
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowExecutionTimeout: time.Hour,
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/api"
 	"github.com/paysaga/paysaga/app"
 	"github.com/paysaga/paysaga/codec"
@@ -97,6 +98,8 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		"listen address of the worker's /healthz, /readyz and /metrics (e.g. 0.0.0.0:8081); empty: none")
 	stopTimeout := s.duration("stop-timeout", "WORKER_STOP_TIMEOUT", 30*time.Second,
 		"on SIGTERM, how long running activities may take to finish after polling stops")
+	reconcileMax := s.integer("reconcile-max-actions", "RECONCILE_MAX_ACTIONS", activities.DefaultReconcileMaxActions,
+		"the most differences one reconciliation run settles by itself; a run that finds more holds them all for an operator")
 	orderExpiry := s.duration("order-expiry", "ORDER_EXPIRY", paysaga.DefaultOrderExpiry,
 		"how long an order may stay CREATED before the expiry sweep makes it EXPIRED")
 	keyRetention := s.duration("idempotency-key-retention", "IDEMPOTENCY_KEY_RETENTION", workflows.DefaultIdempotencyKeyRetention,
@@ -124,6 +127,9 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		// request; an hour is the least any client's backoff fits in.
 		return fmt.Errorf("IDEMPOTENCY_KEY_RETENTION must be at least 1h, got %s", *keyRetention)
 	}
+	if *reconcileMax < 1 {
+		return fmt.Errorf("RECONCILE_MAX_ACTIONS must be at least 1, got %d", *reconcileMax)
+	}
 	tel, stopTelemetry, err := obs.start(ctx, logger)
 	if err != nil {
 		return err
@@ -148,7 +154,8 @@ func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {
 		Count:       1,
 		Toss:        app.Toss{URL: *tossURL, SecretKey: secret.value, Timeout: *tossTimeout},
 		StopTimeout: *stopTimeout,
-		Schedules:   worker.Schedules{OrderExpiry: *orderExpiry, IdempotencyKeyRetention: *keyRetention},
+		Schedules: worker.Schedules{OrderExpiry: *orderExpiry, IdempotencyKeyRetention: *keyRetention,
+			ReconcileMaxActions: *reconcileMax},
 	})
 	if err != nil {
 		return err

@@ -47,6 +47,12 @@ func (s settings) duration(name, envKey string, def time.Duration, usage string)
 	return d
 }
 
+func (s settings) integer(name, envKey string, def int, usage string) *int {
+	n := s.Int(name, def, usage+" (env "+envKey+")")
+	s.fromEnv(name, envKey)
+	return n
+}
+
 func env(key, def string) string {
 	if v, ok := os.LookupEnv(key); ok && v != "" {
 		return v

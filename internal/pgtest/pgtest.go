@@ -134,6 +134,34 @@ func (s *Server) CreateDatabase(ctx context.Context, name string) (string, error
 	return s.URL(name), nil
 }
 
+// Backup copies database name to a file in the server's folder with pg_dump (custom
+// format) and returns the file's path: what a nightly backup of the app database is.
+func (s *Server) Backup(ctx context.Context, name string) (string, error) {
+	if !dbName.MatchString(name) {
+		return "", fmt.Errorf("pgtest: invalid database name %q", name)
+	}
+	path := filepath.Join(s.dir, fmt.Sprintf("backup-%s-%d.dump", name, time.Now().UnixNano()))
+	if out, err := s.command(ctx, "pg_dump", "--format=custom", "--file="+path, "--dbname="+s.URL(name)).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("pgtest: pg_dump %s: %w\n%s", name, err, out)
+	}
+	return path, nil
+}
+
+// RestoreBackup puts a Backup back over database name in one transaction, dropping what is
+// there first, while its clients stay connected: an operator restoring last night's
+// backup after losing the disk.
+func (s *Server) RestoreBackup(ctx context.Context, name, path string) error {
+	if !dbName.MatchString(name) {
+		return fmt.Errorf("pgtest: invalid database name %q", name)
+	}
+	out, err := s.command(ctx, "pg_restore", "--clean", "--if-exists", "--single-transaction", "--no-owner",
+		"--dbname="+s.URL(name), path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pgtest: pg_restore %s: %w\n%s", name, err, out)
+	}
+	return nil
+}
+
 // Stop shuts the postmaster down (fast shutdown: open sessions are cut) and keeps the data,
 // as an outage would. Restart brings it back.
 func (s *Server) Stop() error {
