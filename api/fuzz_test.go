@@ -116,3 +116,19 @@ func FuzzDecodeCreateOrderRequest(f *testing.F) {
 		}
 	})
 }
+
+// Per-address limits count an IPv6 client by its /64: the addresses in it are all theirs.
+func TestClientNetwork_IPv6ByItsSlash64(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":               "203.0.113.7",
+		"::ffff:203.0.113.7":        "203.0.113.7",
+		"2001:db8:1:2:3:4:5:6":      "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:ffff::1": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":           "2001:db8:1:3::/64",
+		"not an address":            "not an address",
+	} {
+		if got := clientNetwork(in); got != want {
+			t.Errorf("clientNetwork(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

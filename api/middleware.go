@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -74,6 +75,25 @@ func limit(r Rate, what string, key func(echo.Context) (string, error)) echo.Mid
 			return paysaga.Errorf(CodeRateLimited, "too many requests from this %s; retry after %s s", what, retryAfter)
 		},
 	})
+}
+
+// clientNetwork is what a per-address limit counts: an IPv4 address, or the /64 network of
+// an IPv6 one. One IPv6 subscriber is handed a whole /64 and can pick a fresh address per
+// request from it; counting addresses there would count nothing.
+func clientNetwork(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return addr.String()
+	}
+	prefix, err := addr.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return prefix.String()
 }
 
 // limitIP limits by the client's address; it runs before authentication so that floods

@@ -56,6 +56,12 @@ type Config struct {
 	// RateLimitPerUser and RateLimitPerIP limit order creation and confirmation; the zero
 	// Rate does not limit.
 	RateLimitPerUser, RateLimitPerIP Rate
+	// RateLimitWebhook limits Toss's webhooks per sending address in a budget of their
+	// own, so that a busy shop's webhooks are never throttled by its shoppers' requests.
+	RateLimitWebhook Rate
+	// RateLimitCancel limits cancels per caller (customer or operator): each may start a
+	// refund, a call to Toss.
+	RateLimitCancel Rate
 	// TrustedProxies may set X-Forwarded-For; from anyone else it is ignored.
 	TrustedProxies []*net.IPNet
 	// MaxAmount bounds an order's amount in KRW (default 10,000,000).
@@ -77,7 +83,7 @@ type Server struct {
 
 	// One bucket store per limit, shared by every route it guards: a store per route would
 	// let a caller multiply the limit by spreading requests over paths.
-	ipLimit, userLimit echo.MiddlewareFunc
+	ipLimit, userLimit, webhookLimit, cancelLimit echo.MiddlewareFunc
 }
 
 // New builds the API on a store and a Temporal client.
@@ -97,7 +103,17 @@ func New(st *store.Store, tc client.Client, cfg Config) *Server {
 	s := &Server{store: st, temporal: tc, cfg: cfg, logger: cfg.Logger, echo: echo.New()}
 	s.telemetry = cfg.Telemetry
 	s.ipLimit = limit(cfg.RateLimitPerIP, "address", func(c echo.Context) (string, error) {
-		return "ip:" + c.RealIP(), nil
+		return "ip:" + clientNetwork(c.RealIP()), nil
+	})
+	s.webhookLimit = limit(cfg.RateLimitWebhook, "sender", func(c echo.Context) (string, error) {
+		return "webhook:" + clientNetwork(c.RealIP()), nil
+	})
+	s.cancelLimit = limit(cfg.RateLimitCancel, "caller", func(c echo.Context) (string, error) {
+		who, err := cancellerOf(c)
+		if err != nil {
+			return "", err
+		}
+		return "cancel:" + who.scope(), nil
 	})
 	s.userLimit = limit(cfg.RateLimitPerUser, "user", func(c echo.Context) (string, error) {
 		id, err := callerID(c)
@@ -121,7 +137,7 @@ func New(st *store.Store, tc client.Client, cfg Config) *Server {
 	v1.POST("/orders/confirm", s.confirmOrder, s.guarded()...)
 	v1.GET("/orders/:orderId", s.getOrder, s.signedIn()...)
 	// A customer cancels their own order, an operator any order (api/refund.go).
-	v1.POST("/orders/:orderId/cancel", s.cancelOrder, s.limitIP(), s.authenticate())
+	v1.POST("/orders/:orderId/cancel", s.cancelOrder, s.limitIP(), s.authenticate(), s.cancelLimit)
 	v1.GET("/admin/reconciliation", s.lastReconciliation, s.authenticate(), s.operator) // api/admin.go
 	s.routeSecurity(v1)
 	s.routePages()

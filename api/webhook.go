@@ -154,7 +154,7 @@ const maxCodecBody = 4 << 20
 // routeSecurity adds the routes of this file's concerns: Toss's webhooks, the payload
 // codec for operators, and the dev stack's token and codec endpoints.
 func (s *Server) routeSecurity(v1 *echo.Group) {
-	v1.POST("/webhooks/toss", s.tossWebhook, s.limitIP())
+	v1.POST("/webhooks/toss", s.tossWebhook, s.webhookLimit)
 	if s.cfg.Codec != nil {
 		codec := echo.WrapHandler(http.MaxBytesHandler(converter.NewPayloadCodecHTTPHandler(s.cfg.Codec), maxCodecBody))
 		operatorOnly := []echo.MiddlewareFunc{s.authenticate(), s.operator}

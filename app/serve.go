@@ -17,7 +17,19 @@ type Shutdown struct {
 	Delay time.Duration
 	// Grace is how long in-flight requests may take to finish.
 	Grace time.Duration
+	// Answer is the longest one request may take, from its first byte read to its answer
+	// written (0: a minute). The API's is its confirm wait and a margin: a confirm holds its
+	// connection while the saga runs.
+	Answer time.Duration
 }
+
+// A client that sends its request or reads its answer a byte at a time holds a
+// connection and a goroutine for as long as it likes unless the server bounds it.
+const (
+	readTimeout   = 30 * time.Second
+	idleTimeout   = 2 * time.Minute
+	defaultAnswer = time.Minute
+)
 
 // Serve serves h on addr until ctx ends. Then it drains as the policy says: readiness
 // turns 503, the listener closes after the delay, and in-flight requests — a confirm
@@ -27,7 +39,12 @@ func Serve(ctx context.Context, name, addr string, h http.Handler, logger *slog.
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	answer := policy.Answer
+	if answer <= 0 {
+		answer = defaultAnswer
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: min(readTimeout, answer), WriteTimeout: answer, IdleTimeout: idleTimeout}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info(name+" listening", "addr", ln.Addr().String())

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -59,7 +60,19 @@ type Checker struct {
 
 	mu     sync.Mutex
 	failed map[string]bool // checks failing at the last probe, to log only changes
+
+	// probing lets one probe run at a time; the requests that arrive meanwhile get its
+	// result. last is that result, reused for ReadyCacheFor: a load balancer, a
+	// Kubernetes probe and an attacker polling /readyz cost the database and Temporal one
+	// ping a second between them, not one each.
+	probing   sync.Mutex
+	last      Report
+	checkedAt time.Time
+	cacheFor  time.Duration
 }
+
+// ReadyCacheFor is how long one probe's result answers /readyz.
+const ReadyCacheFor = time.Second
 
 // New returns a checker of the given dependencies; each probe gets timeout (0: 2 s).
 func New(logger *slog.Logger, timeout time.Duration, checks ...Check) *Checker {
@@ -69,15 +82,30 @@ func New(logger *slog.Logger, timeout time.Duration, checks ...Check) *Checker {
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}
-	return &Checker{checks: checks, timeout: timeout, logger: logger, failed: map[string]bool{}}
+	return &Checker{checks: checks, timeout: timeout, logger: logger, failed: map[string]bool{}, cacheFor: ReadyCacheFor}
 }
 
 // Drain makes the process unready from now on: it is shutting down, and the load balancer
 // should send nothing new while what is in flight finishes.
 func (c *Checker) Drain() { c.draining.Store(true) }
 
-// Ready probes every dependency at once and reports.
+// Ready reports every dependency's state: probed at once, or the last probe's result when
+// it is younger than ReadyCacheFor. Draining shows at once either way.
 func (c *Checker) Ready(ctx context.Context) Report {
+	c.probing.Lock()
+	if c.checkedAt.IsZero() || time.Since(c.checkedAt) >= c.cacheFor {
+		c.last, c.checkedAt = c.probe(ctx), time.Now()
+	}
+	rep := Report{Status: c.last.Status, Checks: maps.Clone(c.last.Checks)}
+	c.probing.Unlock()
+	if c.draining.Load() {
+		rep.Status = StatusDraining
+	}
+	return rep
+}
+
+// probe pings every dependency at once.
+func (c *Checker) probe(ctx context.Context) Report {
 	rep := Report{Status: StatusOK, Checks: make(map[string]string, len(c.checks))}
 	errs := make([]error, len(c.checks))
 	var wg sync.WaitGroup
@@ -104,9 +132,6 @@ func (c *Checker) Ready(ctx context.Context) Report {
 			}
 		}
 		c.failed[chk.Name] = errs[i] != nil
-	}
-	if c.draining.Load() {
-		rep.Status = StatusDraining
 	}
 	return rep
 }

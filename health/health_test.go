@@ -42,6 +42,7 @@ func TestChecker_ReadyOnlyWhileEveryDependencyAnswersAndNotDraining(t *testing.T
 			}
 		}},
 	)
+	c.cacheFor = 0 // this test looks at every probe
 	if status, rep := probe(t, c.ReadyHandler()); status != http.StatusOK || rep.Status != StatusOK || rep.Checks["database"] != StatusOK {
 		t.Fatalf("all up: %d %+v", status, rep)
 	}
@@ -73,5 +74,37 @@ func TestChecker_AHungProbeEndsAtTheTimeout(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Second {
 		t.Fatalf("readiness took %s with a 30 ms probe timeout", took)
+	}
+}
+
+// /readyz costs the dependencies one probe per ReadyCacheFor however many ask, and a drain
+// shows at once all the same.
+func TestChecker_ReadyProbesOncePerSecondHoweverManyAsk(t *testing.T) {
+	var probes atomic.Int32
+	c := New(nil, time.Second, Check{Name: "database", Probe: func(context.Context) error {
+		probes.Add(1)
+		time.Sleep(20 * time.Millisecond)
+		return nil
+	}})
+	done := make(chan int, 50)
+	for range 50 {
+		go func() { status, _ := probe(t, c.ReadyHandler()); done <- status }()
+	}
+	for range 50 {
+		if status := <-done; status != http.StatusOK {
+			t.Fatalf("status %d", status)
+		}
+	}
+	if n := probes.Load(); n != 1 {
+		t.Fatalf("50 requests probed %d times", n)
+	}
+	c.Drain()
+	if status, rep := probe(t, c.ReadyHandler()); status != http.StatusServiceUnavailable || rep.Status != StatusDraining {
+		t.Fatalf("a drain waits for the cache: %d %+v", status, rep)
+	}
+	time.Sleep(ReadyCacheFor + 50*time.Millisecond)
+	c.Ready(context.Background())
+	if n := probes.Load(); n != 2 {
+		t.Fatalf("after the cache aged: %d probes", n)
 	}
 }

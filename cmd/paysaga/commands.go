@@ -84,7 +84,7 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	defer a.Close()
 	server := a.API(apiCfg)
 	return app.Serve(ctx, "api", *addr, server.Handler(), logger,
-		app.Shutdown{Drain: server.Drain, Delay: *delay, Grace: *grace})
+		app.Shutdown{Drain: server.Drain, Delay: *delay, Grace: *grace, Answer: *wait + 30*time.Second})
 }
 
 func runWorker(ctx context.Context, args []string, logger *slog.Logger) error {

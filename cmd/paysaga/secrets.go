@@ -64,13 +64,13 @@ func (c codecSettings) build() (*codec.Codec, error) {
 // apiSecurity is what protects the production API, most of it secret: token verification,
 // the Toss client that verifies webhooks, CORS, rate limits and input bounds.
 type apiSecurity struct {
-	jwtSecret                                         *secretFlag
-	jwtPublicKeyFile, jwksURL, jwtIssuer, jwtAudience *string
-	tossURL                                           *string
-	tossSecret                                        *secretFlag
-	cors, rateUser, rateIP, trustedProxies            *string
-	maxAmount, csp                                    *string
-	codec                                             codecSettings
+	jwtSecret                                                       *secretFlag
+	jwtPublicKeyFile, jwksURL, jwtIssuer, jwtAudience               *string
+	tossURL                                                         *string
+	tossSecret                                                      *secretFlag
+	cors, rateUser, rateIP, rateWebhook, rateCancel, trustedProxies *string
+	maxAmount, csp                                                  *string
+	codec                                                           codecSettings
 }
 
 func (s settings) apiSecurity() apiSecurity {
@@ -84,7 +84,9 @@ func (s settings) apiSecurity() apiSecurity {
 		tossSecret:       s.secret("toss-secret-key", "TOSS_SECRET_KEY", "Toss secret key: the API reads payments back to verify webhooks and paymentKeys"),
 		cors:             s.str("cors-origins", "CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser; empty: same origin only"),
 		rateUser:         s.str("rate-limit-per-user", "RATE_LIMIT_PER_USER", "5:20", "order creates and confirms per second per user, :burst; 0 turns it off"),
-		rateIP:           s.str("rate-limit-per-ip", "RATE_LIMIT_PER_IP", "20:60", "order creates, confirms and webhooks per second per client address, :burst; 0 turns it off"),
+		rateIP:           s.str("rate-limit-per-ip", "RATE_LIMIT_PER_IP", "20:60", "order creates, confirms and cancels per second per client address (an IPv6 client's /64), :burst; 0 turns it off"),
+		rateWebhook:      s.str("rate-limit-webhook", "WEBHOOK_RATE_LIMIT", "50:200", "Toss webhooks per second per sending address, :burst, in a budget apart from shoppers'; 0 turns it off"),
+		rateCancel:       s.str("rate-limit-cancel", "CANCEL_RATE_LIMIT", "1:5", "cancels per second per customer or operator, :burst; 0 turns it off"),
 		trustedProxies:   s.str("trusted-proxies", "TRUSTED_PROXIES", "", "addresses or CIDR ranges of proxies whose X-Forwarded-For is believed"),
 		maxAmount:        s.str("max-order-amount", "MAX_ORDER_AMOUNT", api.DefaultMaxAmount.String(), "largest order amount in KRW"),
 		csp:              s.str("content-security-policy", "CONTENT_SECURITY_POLICY", "", "replaces the default Content-Security-Policy of the checkout pages"),
@@ -119,6 +121,12 @@ func (a apiSecurity) apply(ctx context.Context, cfg *api.Config) error {
 	}
 	if cfg.RateLimitPerIP, err = api.ParseRate(*a.rateIP); err != nil {
 		return fmt.Errorf("RATE_LIMIT_PER_IP: %w", err)
+	}
+	if cfg.RateLimitWebhook, err = api.ParseRate(*a.rateWebhook); err != nil {
+		return fmt.Errorf("WEBHOOK_RATE_LIMIT: %w", err)
+	}
+	if cfg.RateLimitCancel, err = api.ParseRate(*a.rateCancel); err != nil {
+		return fmt.Errorf("CANCEL_RATE_LIMIT: %w", err)
 	}
 	if cfg.TrustedProxies, err = api.ParseTrustedProxies(*a.trustedProxies); err != nil {
 		return fmt.Errorf("TRUSTED_PROXIES: %w", err)
