@@ -117,7 +117,7 @@ func TestCanTransition(t *testing.T) {
 		want     bool
 	}{
 		{paysaga.StatusCreated, paysaga.StatusConfirming, true},
-		{paysaga.StatusCreated, paysaga.StatusPaid, false},
+		{paysaga.StatusCreated, paysaga.StatusPaid, true}, // reconciliation recovering a verified payment
 		{paysaga.StatusCreated, paysaga.StatusExpired, true},
 		{paysaga.StatusConfirming, paysaga.StatusPaid, true},
 		{paysaga.StatusConfirming, paysaga.StatusFailed, true},
@@ -130,6 +130,7 @@ func TestCanTransition(t *testing.T) {
 		{paysaga.StatusPartialCanceled, paysaga.StatusCanceled, true},
 		{paysaga.StatusFailed, paysaga.StatusConfirming, false},
 		{paysaga.StatusExpired, paysaga.StatusConfirming, false},
+		{paysaga.StatusExpired, paysaga.StatusPaid, true},
 		{paysaga.StatusCanceled, paysaga.StatusPaid, false},
 		{paysaga.StatusNeedsAttention, paysaga.StatusFailed, true},
 		{paysaga.StatusNeedsAttention, paysaga.StatusPaid, true},
@@ -140,7 +141,8 @@ func TestCanTransition(t *testing.T) {
 			t.Errorf("%s → %s: want %v, got %v", tt.from, tt.to, tt.want, got)
 		}
 	}
-	for _, s := range []paysaga.OrderStatus{paysaga.StatusFailed, paysaga.StatusCanceled, paysaga.StatusExpired} {
+	// An EXPIRED order can still be recovered to PAID by reconciliation, so it is not terminal.
+	for _, s := range []paysaga.OrderStatus{paysaga.StatusFailed, paysaga.StatusCanceled} {
 		if !s.Terminal() {
 			t.Errorf("%s should be terminal", s)
 		}

@@ -89,11 +89,13 @@ func TestExpiry_CustomerUsesTossWindowsToTheEnd_PaidNotExpired(t *testing.T) {
 	abandoned := c.createOrder(p.ID, 1, 10000)
 	backdateOrder(t, c, abandoned.OrderID, workflows.DefaultOrderExpiry+time.Minute)
 
+	// The worker first: starting it (and building the binary) takes real time, which the
+	// simulator's clock counts too.
+	fs.startWorker(t)
 	backdateOrder(t, c, late.OrderID, 29*time.Minute)
 	key := c.authorize(late) // at T+29 min
-	fs.clock.Advance(tosssim.SessionTimeout - 5*time.Second)
-	backdateOrder(t, c, late.OrderID, 39*time.Minute-5*time.Second)
-	fs.startWorker(t)
+	fs.clock.Advance(tosssim.SessionTimeout - 30*time.Second)
+	backdateOrder(t, c, late.OrderID, 39*time.Minute-30*time.Second)
 
 	run, err := c.stack.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: "expire-orders-windows-" + late.OrderID, TaskQueue: workflows.TaskQueue,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/activities"
+	"github.com/paysaga/paysaga/internal/stacktest"
 	"github.com/paysaga/paysaga/workflows"
 )
 
@@ -182,11 +183,17 @@ func TestReconcile_SettlesStrandedConsoleCanceledAndDoneNotPaid_ReportForOperato
 // look CREATED again while Toss holds their money. Reconciliation must keep the sales, not
 // cancel them: six at once trip the circuit breaker (nothing moves, all is reported for an
 // operator); a run allowed that many recovers each verified payment forward to PAID.
+//
+// It runs on the shared PostgreSQL stack, whose simulator keeps real time: Toss lists its
+// transactions by its own clock, and the failure stack's clock has been moved ahead.
 func TestReconcile_DatabaseRestoredFromBackup_SalesRecoveredNeverRefunded(t *testing.T) {
-	fs := stackForFailures(t)
-	c := fs.shopper(t)
+	c := &checkout{t: t, stack: stackFor(t, "postgres")}
+	fs := c.stack
+	pg, err := stacktest.Postgres()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
-	fs.startWorker(t)
 	p := c.product(10000, 10)
 	var orders []order
 	var keys []string
@@ -200,7 +207,7 @@ func TestReconcile_DatabaseRestoredFromBackup_SalesRecoveredNeverRefunded(t *tes
 		t.Fatal(err)
 	}
 	dbName := strings.TrimPrefix(u.Path, "/")
-	backup, err := fs.pg.Backup(ctx, dbName)
+	backup, err := pg.Backup(ctx, dbName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,12 +216,12 @@ func TestReconcile_DatabaseRestoredFromBackup_SalesRecoveredNeverRefunded(t *tes
 			t.Fatalf("confirm %d: %d %+v", i, status, e)
 		}
 	}
-	if err := fs.pg.RestoreBackup(ctx, dbName, backup); err != nil {
+	if err := pg.RestoreBackup(ctx, dbName, backup); err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range orders {
-		if got := fs.orderStatus(t, o.OrderID); got != "CREATED" {
-			t.Fatalf("after the restore %s is %s", o.OrderID, got)
+		if got := c.getOrder(o.OrderID); got.Status != "CREATED" {
+			t.Fatalf("after the restore %s is %s", o.OrderID, got.Status)
 		}
 	}
 	cancelsBefore := fs.Simulator.Stats().TotalCancels()
@@ -234,7 +241,7 @@ func TestReconcile_DatabaseRestoredFromBackup_SalesRecoveredNeverRefunded(t *tes
 	}
 	items := func() map[string]string {
 		var report reconciliationReport
-		op := &checkout{t: t, stack: fs.Stack, token: c.operatorBearer()}
+		op := &checkout{t: t, stack: fs, token: c.operatorBearer()}
 		if status := op.call(http.MethodGet, fs.APIURL+"/api/v1/admin/reconciliation", nil, &report); status != http.StatusOK {
 			t.Fatalf("report: %d", status)
 		}
@@ -252,8 +259,8 @@ func TestReconcile_DatabaseRestoredFromBackup_SalesRecoveredNeverRefunded(t *tes
 		if got := held[o.OrderID]; got != "DONE_NOT_PAID/NEEDS_ATTENTION" {
 			t.Errorf("held run, %s: %q", o.OrderID, got)
 		}
-		if got := fs.orderStatus(t, o.OrderID); got != "CREATED" {
-			t.Errorf("held run moved %s to %s", o.OrderID, got)
+		if got := c.getOrder(o.OrderID); got.Status != "CREATED" {
+			t.Errorf("held run moved %s to %s", o.OrderID, got.Status)
 		}
 	}
 	if got := c.stock(p.ID); got != 10 {
@@ -261,7 +268,7 @@ func TestReconcile_DatabaseRestoredFromBackup_SalesRecoveredNeverRefunded(t *tes
 	}
 
 	// The operator looks, sees a restore, and lets a run act on that many: the sales are kept.
-	reconcile(20)
+	reconcile(100) // the shared stack holds other tests' findings too
 	recovered := items()
 	for _, o := range orders {
 		if got := recovered[o.OrderID]; got != "DONE_NOT_PAID/RECOVERED" {
@@ -283,7 +290,7 @@ func TestReconcile_DatabaseRestoredFromBackup_SalesRecoveredNeverRefunded(t *tes
 	if n := fs.Simulator.Stats().TotalCancels() - cancelsBefore; n != 0 {
 		t.Fatalf("reconciliation cancelled %d charges at Toss", n)
 	}
-	if types := fs.eventTypes(t, orders[0].OrderID); !slices.Contains(types, paysaga.EventRecovered) {
+	if types := c.eventTypes(orders[0].OrderID); !slices.Contains(types, paysaga.EventRecovered) {
 		t.Fatalf("events of a recovered order: %v", types)
 	}
 }
