@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -51,6 +52,10 @@ type Config struct {
 	// DevCodec serves Codec without a token at /api/v1/dev/codec: the dev stack's embedded
 	// Web UI has no login whose token it could forward.
 	DevCodec bool
+	// PublicMetrics serves /metrics on the API's own listener, as the dev stack does. In
+	// production it is served on the operators' address (API_OPS_ADDR) instead: the
+	// counters say how many payments fail and why, which is not the public's business.
+	PublicMetrics bool
 	// CORSOrigins may call the API from a browser; empty allows none but this server.
 	CORSOrigins []string
 	// RateLimitPerUser and RateLimitPerIP limit order creation and confirmation; the zero
@@ -84,6 +89,10 @@ type Server struct {
 	// One bucket store per limit, shared by every route it guards: a store per route would
 	// let a caller multiply the limit by spreading requests over paths.
 	ipLimit, userLimit, webhookLimit, cancelLimit echo.MiddlewareFunc
+
+	openapiOnce                    sync.Once
+	openapiJSONDoc, openapiYAMLDoc []byte
+	openapiErr                     error
 }
 
 // New builds the API on a store and a Temporal client.

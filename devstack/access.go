@@ -70,6 +70,7 @@ func (s *Stack) secureAPI(cfg *api.Config, account app.Toss) {
 	cfg.Auth = s.Auth
 	cfg.DevTokens = true
 	cfg.DevCodec = true
+	cfg.PublicMetrics = true // one listener for everything on a developer's machine
 	cfg.Toss = account.Client(s.Telemetry)
 	cfg.CORSOrigins = append([]string{}, s.Security.CORSOrigins...)
 	if s.UIURL != "" {

@@ -57,6 +57,8 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	delay := s.duration("shutdown-delay", "SHUTDOWN_DELAY", 0,
 		"on SIGTERM, how long /readyz answers 503 before new connections are refused")
 	clientKey := s.str("toss-client-key", "TOSS_CLIENT_KEY", "", "Toss client key for the checkout page's payment widget (public)")
+	opsAddr := s.str("ops-addr", "API_OPS_ADDR", "",
+		"listen address of the API's /healthz, /readyz and /metrics for operators and Prometheus (e.g. 0.0.0.0:9090); empty: no metrics")
 	obs := s.observability("paysaga-api")
 	sec := s.apiSecurity()
 	if err := s.Parse(args); err != nil {
@@ -83,6 +85,13 @@ func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {
 	}
 	defer a.Close()
 	server := a.API(apiCfg)
+	if *opsAddr != "" {
+		stopOperations, err := serveOperations(*opsAddr, server.Health(), tel, logger)
+		if err != nil {
+			return err
+		}
+		defer stopOperations()
+	}
 	return app.Serve(ctx, "api", *addr, server.Handler(), logger,
 		app.Shutdown{Drain: server.Drain, Delay: *delay, Grace: *grace, Answer: *wait + 30*time.Second})
 }

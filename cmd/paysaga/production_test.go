@@ -183,8 +183,16 @@ func TestReadiness_FlipsWhileTheDatabaseIsDown(t *testing.T) {
 // outcome — and both the Temporal SDK's own series.
 func TestMetrics_APIAndWorkerEachServeTheirSide(t *testing.T) {
 	p := productionStack(t)
-	apiURL := start(t, "api listening", p.env("CONFIRM_WAIT=30s"), "api").Addr("api listening")
+	apiProc := start(t, "api listening", p.env("CONFIRM_WAIT=30s"), "api")
+	apiURL, apiOps := apiProc.Addr("api listening"), apiProc.Addr("health and metrics listening")
 	workerOps := start(t, "worker started", p.env(), "worker").Addr("health and metrics listening")
+	// The counters are the operators': the public listener does not serve them.
+	if status, _ := get(t, apiURL+"/metrics"); status != http.StatusNotFound {
+		t.Fatalf("GET /metrics on the public listener: %d", status)
+	}
+	if status, _ := get(t, apiOps+"/readyz"); status != http.StatusOK {
+		t.Fatalf("GET /readyz on the operators' listener: %d", status)
+	}
 
 	s := p.shopper(t, apiURL)
 	prod := s.product(9000, 3)
@@ -196,7 +204,7 @@ func TestMetrics_APIAndWorkerEachServeTheirSide(t *testing.T) {
 	var apiScrape, workerScrape telemetry.Scrape
 	// The SDK's series reach the registry at the next second's report.
 	eventually(t, 10*time.Second, "the SDK's series on both pages", func() bool {
-		apiScrape, workerScrape = scrape(t, apiURL+"/metrics"), scrape(t, workerOps+"/metrics")
+		apiScrape, workerScrape = scrape(t, apiOps+"/metrics"), scrape(t, workerOps+"/metrics")
 		return apiScrape.Value("temporal_request_total") > 0 &&
 			workerScrape.Value("temporal_local_activity_execution_latency_seconds", "activity_type", activities.NameTossConfirm) > 0 &&
 			workerScrape.Value("temporal_workflow_completed_total", "workflow_type", "ConfirmPayment") > 0
@@ -218,7 +226,7 @@ func TestMetrics_APIAndWorkerEachServeTheirSide(t *testing.T) {
 		}
 	}
 	// Order IDs never become label values.
-	_, raw := get(t, apiURL+"/metrics")
+	_, raw := get(t, apiOps+"/metrics")
 	if strings.Contains(raw, o.OrderID) {
 		t.Error("the API's metrics name an order")
 	}

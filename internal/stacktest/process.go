@@ -19,6 +19,7 @@ func (s *Stack) ProcessEnv(extra ...string) []string {
 		"TOSS_API_URL=" + s.SimURL,
 		"TOSS_SECRET_KEY=" + s.TossSecretKey,
 		"API_ADDR=127.0.0.1:0",
+		"API_OPS_ADDR=127.0.0.1:0",
 		"WORKER_HEALTH_ADDR=127.0.0.1:0",
 		"LOG_FORMAT=json",
 		"LOG_LEVEL=info",
