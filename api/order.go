@@ -95,24 +95,11 @@ func (s *Server) listProducts(c echo.Context) error {
 	return c.JSON(http.StatusOK, views)
 }
 
-type createOrderRequest struct {
-	UserID    userID `json:"userId"`
-	ProductID int64  `json:"productId"`
-	Quantity  int    `json:"quantity"`
-	Amount    amount `json:"amount"`
-}
-
-// createOrder is steps 1–3 of the flow: check the product, the stock and that the amount is
-// price × quantity, then store the order under a server-issued orderId.
+// createOrder fixes what the shopper will pay before any payment window opens: it checks the
+// product, the stock and that the amount is price × quantity, then stores the order under a
+// server-issued orderId, so that the confirm holds Toss's amount against the server's own.
 func (s *Server) createOrder(c echo.Context) error {
-	var req createOrderRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if err := s.validCreate(req); err != nil {
-		return err
-	}
-	uid, err := actingUser(c, req.UserID)
+	req, uid, err := readShopperRequest(c, s.validCreate)
 	if err != nil {
 		return err
 	}
@@ -152,11 +139,43 @@ func (s *Server) createOrder(c echo.Context) error {
 	return c.JSON(http.StatusCreated, v)
 }
 
+// shopperRequest is what every shopper's request to pay for an order carries: the user it
+// acts for, which may be left out and must otherwise be the signed-in one (actingUser), and
+// the amount the shopper means to pay.
+type shopperRequest struct {
+	UserID userID `json:"userId"`
+	Amount amount `json:"amount"`
+}
+
+func (r shopperRequest) shopper() shopperRequest { return r }
+
+// readShopperRequest decodes the body into an R, checks its userId and then its other fields
+// with valid, and returns it with the user it acts for. The body's own faults come first, so
+// that a malformed request is a 400 before anyone's identity is weighed against it.
+func readShopperRequest[R interface{ shopper() shopperRequest }](c echo.Context, valid func(R) error) (R, int64, error) {
+	var req R
+	if err := decodeJSON(c, &req); err != nil {
+		return req, 0, err
+	}
+	if req.shopper().UserID < 0 {
+		return req, 0, paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
+	}
+	if err := valid(req); err != nil {
+		return req, 0, err
+	}
+	uid, err := actingUser(c, req.shopper().UserID)
+	return req, uid, err
+}
+
+type createOrderRequest struct {
+	shopperRequest
+	ProductID int64 `json:"productId"`
+	Quantity  int   `json:"quantity"`
+}
+
 // validCreate checks every field of a create request on its own.
 func (s *Server) validCreate(req createOrderRequest) error {
 	switch {
-	case req.UserID < 0:
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
 	case req.ProductID <= 0:
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field productId: must be a positive integer")
 	case req.Quantity < 1 || req.Quantity > paysaga.MaxQuantity:
@@ -215,26 +234,12 @@ func ownedBy(uid int64, orderID string, order paysaga.Order, err error) (paysaga
 	return order, nil
 }
 
-type confirmRequest struct {
-	UserID     userID `json:"userId"`
-	OrderID    string `json:"orderId"`
-	PaymentKey string `json:"paymentKey"`
-	Amount     amount `json:"amount"`
-}
-
 // confirmOrder answers the success page, which the payment window redirected to: check
 // the cheap things here, then hand the order to its saga and wait a few seconds for the
 // outcome. A second request for the same order attaches to the
 // same saga, so a double click or a refresh can never confirm twice.
 func (s *Server) confirmOrder(c echo.Context) error {
-	var req confirmRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	if err := s.validConfirm(req); err != nil {
-		return err
-	}
-	uid, err := actingUser(c, req.UserID)
+	req, uid, err := readShopperRequest(c, s.validConfirm)
 	if err != nil {
 		return err
 	}
@@ -286,12 +291,16 @@ func (s *Server) confirmOrder(c echo.Context) error {
 	return s.confirmFailure(c, order.ID, err)
 }
 
+type confirmRequest struct {
+	shopperRequest
+	OrderID    string `json:"orderId"`
+	PaymentKey string `json:"paymentKey"`
+}
+
 // validConfirm checks every field of a confirm request on its own: the values come from the
 // payment window's redirect URL, so they are whatever the browser's address bar held.
 func (s *Server) validConfirm(req confirmRequest) error {
 	switch {
-	case req.UserID < 0:
-		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field userId: must be a positive integer")
 	case !paysaga.ValidOrderID(req.OrderID):
 		return paysaga.Errorf(paysaga.CodeInvalidRequest, "field orderId: must be 6–64 of A-Z a-z 0-9 - _")
 	case !paysaga.ValidPaymentKey(req.PaymentKey):

@@ -42,11 +42,7 @@ func (s *Store) CreateUser(ctx context.Context, name string) (paysaga.User, erro
 
 // GetUser returns the user, or USER_NOT_FOUND.
 func (s *Store) GetUser(ctx context.Context, id int64) (paysaga.User, error) {
-	row, err := getUser(s.db.WithContext(ctx), id)
-	if err != nil {
-		return paysaga.User{}, fail(err, "get user %d", id)
-	}
-	return row.domain(), nil
+	return getCatalog(s.db.WithContext(ctx), id, getUser, "user")
 }
 
 func getUser(tx *gorm.DB, id int64) (userRow, error) {
@@ -74,9 +70,16 @@ func (s *Store) CreateProduct(ctx context.Context, p paysaga.Product) (paysaga.P
 
 // GetProduct returns the product, or PRODUCT_NOT_FOUND.
 func (s *Store) GetProduct(ctx context.Context, id int64) (paysaga.Product, error) {
-	row, err := getProduct(s.db.WithContext(ctx), id)
+	return getCatalog(s.db.WithContext(ctx), id, getProduct, "product")
+}
+
+// getCatalog reads a user or a product by id, with get, and answers it as the domain
+// value; the not-found error is get's, any other names what was read.
+func getCatalog[R interface{ domain() D }, D any](tx *gorm.DB, id int64, get func(*gorm.DB, int64) (R, error), what string) (D, error) {
+	row, err := get(tx, id)
 	if err != nil {
-		return paysaga.Product{}, fail(err, "get product %d", id)
+		var none D
+		return none, fail(err, "get %s %d", what, id)
 	}
 	return row.domain(), nil
 }

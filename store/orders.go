@@ -206,28 +206,27 @@ func (s *Store) RecoverPayment(ctx context.Context, orderID string, toss paysaga
 // FailPayment records that no money moved (or that it was given back): CONFIRMING or
 // NEEDS_ATTENTION → FAILED with the reason. An order already FAILED is returned as it is.
 func (s *Store) FailPayment(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error) {
-	o, err := s.transition(ctx, orderID, change{
-		event: paysaga.EventFailed,
-		to:    paysaga.StatusFailed,
-		set:   map[string]any{"failure_code": code, "failure_message": message},
-	}, ev)
-	if err != nil {
-		return paysaga.Order{}, fail(err, "fail payment of %s", orderID)
-	}
-	return o, nil
+	return s.endWithReason(ctx, orderID, paysaga.EventFailed, paysaga.StatusFailed, code, message, ev, "fail payment of %s")
 }
 
 // MarkNeedsAttention parks an order whose compensation could not finish: CONFIRMING, PAID or
 // PARTIAL_CANCELED → NEEDS_ATTENTION with the reason, for an operator to settle. An order
 // already NEEDS_ATTENTION is returned as it is, its first reason kept.
 func (s *Store) MarkNeedsAttention(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error) {
+	return s.endWithReason(ctx, orderID, paysaga.EventNeedsAttention, paysaga.StatusNeedsAttention, code, message, ev, "mark %s as needing attention")
+}
+
+// endWithReason moves the order to a status that carries why the payment did not end PAID
+// (FAILED, NEEDS_ATTENTION) in failure_code and failure_message. doing is the error's
+// "what was being done", with a %s for the orderId.
+func (s *Store) endWithReason(ctx context.Context, orderID, event string, to paysaga.OrderStatus, code, message string, ev paysaga.Evidence, doing string) (paysaga.Order, error) {
 	o, err := s.transition(ctx, orderID, change{
-		event: paysaga.EventNeedsAttention,
-		to:    paysaga.StatusNeedsAttention,
+		event: event,
+		to:    to,
 		set:   map[string]any{"failure_code": code, "failure_message": message},
 	}, ev)
 	if err != nil {
-		return paysaga.Order{}, fail(err, "mark %s as needing attention", orderID)
+		return paysaga.Order{}, fail(err, doing, orderID)
 	}
 	return o, nil
 }

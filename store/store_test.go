@@ -686,21 +686,11 @@ func TestFailPayment_IsIdempotentAndRefusesWrongStates(t *testing.T) {
 	eachDialect(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		u, p := fixture(t, s, won(1000), 5)
-
 		created := newOrder(t, s, u, p, 1)
-		_, err := s.FailPayment(ctx, created.ID, "REJECT_CARD_PAYMENT", "한도 초과", paysaga.Evidence{})
-		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
-
 		o := confirming(t, s, u, p, 1)
-		failed, err := s.FailPayment(ctx, o.ID, "REJECT_CARD_PAYMENT", "한도 초과", paysaga.Evidence{Code: "REJECT_CARD_PAYMENT"})
-		if err != nil || failed.Status != paysaga.StatusFailed || failed.FailureCode != "REJECT_CARD_PAYMENT" || failed.FailureMessage != "한도 초과" {
-			t.Fatalf("FailPayment = %+v, %v", failed, err)
-		}
-		again, err := s.FailPayment(ctx, o.ID, "OTHER", "other", paysaga.Evidence{})
-		if err != nil || again.FailureCode != "REJECT_CARD_PAYMENT" {
-			t.Fatalf("second FailPayment = %+v, %v; want the order unchanged", again, err)
-		}
-		_, err = s.CompletePayment(ctx, o.ID, paysaga.PaymentFacts{}, paysaga.Evidence{})
+		recordsItsReasonOnce(t, reasonStep{s.FailPayment, "FailPayment", paysaga.StatusFailed},
+			created, o, "REJECT_CARD_PAYMENT", "한도 초과", paysaga.Evidence{Code: "REJECT_CARD_PAYMENT"})
+		_, err := s.CompletePayment(ctx, o.ID, paysaga.PaymentFacts{}, paysaga.Evidence{})
 		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
 		evs := mustEvents(t, s, o.ID)
 		if last := evs[len(evs)-1]; len(evs) != 3 || last.Type != paysaga.EventFailed || last.Evidence.Code != "REJECT_CARD_PAYMENT" {
@@ -709,27 +699,43 @@ func TestFailPayment_IsIdempotentAndRefusesWrongStates(t *testing.T) {
 	})
 }
 
+// reasonStep is a transition that records why a payment did not end PAID: FailPayment or
+// MarkNeedsAttention, and the status it leads to.
+type reasonStep struct {
+	do   func(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
+	name string
+	to   paysaga.OrderStatus
+}
+
+// recordsItsReasonOnce checks what the two reason steps share: a CREATED order is refused,
+// the order o takes step.to with the reason, and a retry with another reason returns the
+// order as it is, its first reason kept.
+func recordsItsReasonOnce(t *testing.T, step reasonStep, created, o paysaga.Order, code, message string, ev paysaga.Evidence) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := step.do(ctx, created.ID, code, message, paysaga.Evidence{})
+	wantCode(t, err, paysaga.CodeOrderNotConfirmable)
+	got, err := step.do(ctx, o.ID, code, message, ev)
+	if err != nil || got.Status != step.to || got.FailureCode != code || got.FailureMessage != message {
+		t.Fatalf("%s = %+v, %v", step.name, got, err)
+	}
+	again, err := step.do(ctx, o.ID, "OTHER", "other", paysaga.Evidence{})
+	if err != nil || again.FailureCode != code {
+		t.Fatalf("second %s = %+v, %v; want the order unchanged, its first reason kept", step.name, again, err)
+	}
+}
+
 func TestMarkNeedsAttention_ParksThenOperatorSettles(t *testing.T) {
 	eachDialect(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		u, p := fixture(t, s, won(1000), 5)
-
 		created := newOrder(t, s, u, p, 1)
-		_, err := s.MarkNeedsAttention(ctx, created.ID, "CANCEL_REFUSED", "x", paysaga.Evidence{})
-		wantCode(t, err, paysaga.CodeOrderNotConfirmable)
-
 		o := confirming(t, s, u, p, 1)
 		if _, err := s.CompletePayment(ctx, o.ID, paysaga.PaymentFacts{Method: "카드"}, paysaga.Evidence{}); err != nil {
 			t.Fatal(err)
 		}
-		parked, err := s.MarkNeedsAttention(ctx, o.ID, "CANCEL_REFUSED", "Toss refused the cancel", paysaga.Evidence{})
-		if err != nil || parked.Status != paysaga.StatusNeedsAttention || parked.FailureCode != "CANCEL_REFUSED" {
-			t.Fatalf("MarkNeedsAttention = %+v, %v", parked, err)
-		}
-		again, err := s.MarkNeedsAttention(ctx, o.ID, "OTHER", "other", paysaga.Evidence{})
-		if err != nil || again.FailureCode != "CANCEL_REFUSED" {
-			t.Fatalf("second MarkNeedsAttention = %+v, %v; want the first reason kept", again, err)
-		}
+		recordsItsReasonOnce(t, reasonStep{s.MarkNeedsAttention, "MarkNeedsAttention", paysaga.StatusNeedsAttention},
+			created, o, "CANCEL_REFUSED", "Toss refused the cancel", paysaga.Evidence{})
 		settled, err := s.CompletePayment(ctx, o.ID, paysaga.PaymentFacts{Method: "카드"}, paysaga.Evidence{Note: "operator"})
 		if err != nil || settled.Status != paysaga.StatusPaid || settled.FailureCode != "" {
 			t.Fatalf("settle = %+v, %v", settled, err)

@@ -30,38 +30,34 @@ type metrics struct {
 // latencyBuckets reach from a fast local read to the 30 s a Toss call may take.
 var latencyBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30}
 
+// newMetrics defines paysaga's series, each by its name, its help and the labels that split
+// it. Every latency is a histogram over the same latencyBuckets, so that dashboards can set
+// any two side by side.
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    MetricHTTPRequestDuration,
-			Help:    "HTTP requests served, by method, route pattern and status.",
-			Buckets: latencyBuckets,
-		}, []string{"method", "route", "status"}),
-		httpInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: MetricHTTPInFlight,
-			Help: "HTTP requests being served.",
-		}),
-		confirmOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricConfirmOutcomes,
-			Help: "Confirm sagas that ended, by result: PAID, or the failure code (a paysaga code or Toss's).",
-		}, []string{"result"}),
-		tossDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: MetricTossRequestDuration,
-			Help: "Calls to the Toss Payments API until the answer's headers, by endpoint, HTTP status and code " +
-				"(OK, Toss's error code, or NO_ANSWER when none came).",
-			Buckets: latencyBuckets,
-		}, []string{"endpoint", "status", "code"}),
-		stockOuts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: MetricStockOuts,
-			Help: "Orders refused for want of stock, by stage: order (at create) or reserve (in the confirm saga).",
-		}, []string{"stage"}),
-		needsAttention: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: MetricNeedsAttention,
-			Help: "Payments parked as NEEDS_ATTENTION because a compensation could not finish.",
-		}),
+		httpDuration: latencyHistogram(MetricHTTPRequestDuration, "HTTP requests served, by method, route pattern and status.",
+			"method", "route", "status"),
+		httpInFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricHTTPInFlight, Help: "HTTP requests being served."}),
+		confirmOutcomes: counterVec(MetricConfirmOutcomes, "Confirm sagas that ended, by result: PAID, or the failure code (a paysaga code or Toss's).",
+			"result"),
+		tossDuration: latencyHistogram(MetricTossRequestDuration, "Calls to the Toss Payments API until the answer's headers, by endpoint, HTTP status and code "+
+			"(OK, Toss's error code, or NO_ANSWER when none came).",
+			"endpoint", "status", "code"),
+		stockOuts: counterVec(MetricStockOuts, "Orders refused for want of stock, by stage: order (at create) or reserve (in the confirm saga).",
+			"stage"),
+		needsAttention: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricNeedsAttention,
+			Help: "Payments parked as NEEDS_ATTENTION because a compensation could not finish."}),
 	}
 	reg.MustRegister(m.httpDuration, m.httpInFlight, m.confirmOutcomes, m.tossDuration, m.stockOuts, m.needsAttention)
 	return m
+}
+
+func latencyHistogram(name, help string, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: latencyBuckets}, labels)
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
 // Stock-out stages.
