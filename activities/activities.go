@@ -7,9 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
-
-	"github.com/shopspring/decimal"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -21,43 +18,45 @@ import (
 // worker registers one instance and tests build it with real or test dependencies.
 type Activities struct {
 	Store Orders
-	Toss  *toss.Client
+	Toss  TossPayments
 }
 
-// Orders is what the steps need of the order store: each method one transaction that is
-// safe to repeat, so that a step retried by Temporal finds its own work already done.
-// *store.Store is the implementation; the workflows, which name these steps, never link it.
+// Orders is what the steps need of the order store, one interface per feature, each beside
+// that feature's steps: every method one transaction that is safe to repeat, so that a step
+// retried by Temporal finds its own work already done. *store.Store is the implementation;
+// the workflows, which name these steps, never link it.
 type Orders interface {
-	GetOrder(ctx context.Context, orderID string) (paysaga.Order, error)
-	ListOrders(ctx context.Context, f paysaga.OrderFilter) ([]paysaga.Order, error)
-	BeginConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.Order, error)
-	ReserveStock(ctx context.Context, orderID string) error
-	ReleaseStock(ctx context.Context, orderID string) error
-	CompletePayment(ctx context.Context, orderID string, toss paysaga.PaymentFacts, ev paysaga.Evidence) (paysaga.Order, error)
-	FailPayment(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
-	MarkNeedsAttention(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
-	RecordEvent(ctx context.Context, orderID, eventType string, ev paysaga.Evidence) error
-
-	BeginRefund(ctx context.Context, req paysaga.RefundRequest) (paysaga.Refund, error)
-	CompleteRefund(ctx context.Context, requestID, transactionKey string, ev paysaga.Evidence) (paysaga.Order, error)
-	FailRefund(ctx context.Context, requestID, code, message string, ev paysaga.Evidence) error
-	RefundInFlight(ctx context.Context, orderID string) (bool, error)
-
-	ExpireOrders(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
-	RecordTossCancel(ctx context.Context, orderID string, tossCanceled decimal.Decimal, ev paysaga.Evidence) (paysaga.Order, error)
-	RecordReconciliation(ctx context.Context, run paysaga.ReconcileRun, items []paysaga.ReconcileItem) (paysaga.ReconcileRun, error)
-
-	PurgeIdempotencyKeys(ctx context.Context, cutoff time.Time, limit int) (int, error)
+	ConfirmStore
+	RefundStore
+	ExpiryStore
+	ReconcileStore
+	IdempotencyStore
 }
+
+// TossPayments is what the steps ask of Toss Payments: reading a payment, confirming it,
+// cancelling all or part of it, and listing transactions for reconciliation. *toss.Client
+// is the implementation; only package toss speaks Toss's HTTP.
+type TossPayments interface {
+	GetPayment(ctx context.Context, paymentKey string) (*toss.Payment, error)
+	GetPaymentByOrderID(ctx context.Context, orderID string) (*toss.Payment, error)
+	Confirm(ctx context.Context, req toss.ConfirmRequest, idempotencyKey string) (*toss.Payment, error)
+	Cancel(ctx context.Context, paymentKey string, req toss.CancelRequest, idempotencyKey string) (*toss.Payment, error)
+	Transactions(ctx context.Context, q toss.TransactionsQuery) ([]toss.Transaction, error)
+}
+
+var _ TossPayments = (*toss.Client)(nil)
 
 // The names the worker registers these steps under (a method's own name), for those who
-// count their outcomes: telemetry's confirm metrics switch on them. A test holds each to
-// its method, so renaming a step without its name fails there, not silently in a metric.
+// count them: telemetry's confirm metrics switch on them, and the SDK labels its
+// per-activity metrics and spans with them. A test holds each to its method, so renaming a
+// step without its name fails there, not silently in a metric.
 const (
 	NameReserveStock       = "ReserveStock"
 	NameCompletePayment    = "CompletePayment"
 	NameFailPayment        = "FailPayment"
 	NameMarkNeedsAttention = "MarkNeedsAttention"
+	NameTossConfirm        = "TossConfirm"
+	NameTossCancel         = "TossCancel"
 )
 
 // classify turns domain failures into non-retryable application errors whose type is the

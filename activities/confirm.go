@@ -11,6 +11,20 @@ import (
 // The confirm saga's steps. The workflow runs them as local activities (see workflows'
 // options.go): each is one transaction or one Toss call, safe to run again.
 
+// ConfirmStore is what the confirm saga needs of the order store: the order's way from
+// CREATED through CONFIRMING to PAID or FAILED (or NEEDS_ATTENTION), with its stock taken
+// and given back on the way. The refund saga and reconciliation record through some of
+// these transitions too.
+type ConfirmStore interface {
+	BeginConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.Order, error)
+	ReserveStock(ctx context.Context, orderID string) error
+	ReleaseStock(ctx context.Context, orderID string) error
+	CompletePayment(ctx context.Context, orderID string, toss paysaga.PaymentFacts, ev paysaga.Evidence) (paysaga.Order, error)
+	FailPayment(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
+	MarkNeedsAttention(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
+	RecordEvent(ctx context.Context, orderID, eventType string, ev paysaga.Evidence) error
+}
+
 // BeginConfirm moves the order to CONFIRMING and binds the paymentKey to it, once the claim
 // agrees with the order. The API checked the claim already; it is checked again here
 // because the workflow must not trust its caller, and the store checks it on the row it
@@ -35,10 +49,10 @@ func (a *Activities) ReleaseStock(ctx context.Context, orderID string) error {
 	return classify(a.Store.ReleaseStock(ctx, orderID))
 }
 
-// FetchPayment reads what Toss holds for the order: before confirming, to verify that the
+// TossGetPayment reads what Toss holds for the order: before confirming, to verify that the
 // customer authenticated exactly this payment, and after an unknown confirm outcome, to
 // learn whether money moved.
-func (a *Activities) FetchPayment(ctx context.Context, orderID string) (paysaga.PaymentFacts, error) {
+func (a *Activities) TossGetPayment(ctx context.Context, orderID string) (paysaga.PaymentFacts, error) {
 	p, err := a.Toss.GetPaymentByOrderID(ctx, orderID)
 	if err != nil {
 		return paysaga.PaymentFacts{}, tossError("fetch payment", orderID, err)
@@ -46,10 +60,10 @@ func (a *Activities) FetchPayment(ctx context.Context, orderID string) (paysaga.
 	return p.Facts(), nil
 }
 
-// ConfirmPayment asks Toss to approve the payment. The Idempotency-Key is derived from the
+// TossConfirm asks Toss to approve the payment. The Idempotency-Key is derived from the
 // order, so every retry — after a timeout, a 5xx or a worker crash — is the same request to
 // Toss and can never charge twice.
-func (a *Activities) ConfirmPayment(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.PaymentFacts, error) {
+func (a *Activities) TossConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (paysaga.PaymentFacts, error) {
 	p, err := a.Toss.Confirm(ctx, toss.ConfirmRequest{
 		PaymentKey: claim.PaymentKey,
 		OrderID:    claim.OrderID,
@@ -67,10 +81,10 @@ type CancelInput struct {
 	Reason  string
 }
 
-// CancelPayment undoes a confirm if, and only if, Toss holds a charge for the order. It is
-// the compensation for ConfirmPayment, registered before the confirm is sent because a
+// TossCancel undoes a confirm if, and only if, Toss holds a charge for the order. It is
+// the compensation for TossConfirm, registered before the confirm is sent because a
 // confirm can time out after Toss approved: reading first makes it right in every case.
-func (a *Activities) CancelPayment(ctx context.Context, in CancelInput) (paysaga.PaymentFacts, error) {
+func (a *Activities) TossCancel(ctx context.Context, in CancelInput) (paysaga.PaymentFacts, error) {
 	defer heartbeatDuringCall(ctx)()
 	p, err := a.Toss.GetPaymentByOrderID(ctx, in.OrderID)
 	var tossErr *toss.Error

@@ -32,11 +32,11 @@ func cancelWithShortHeartbeat(ctx workflow.Context, in activities.CancelInput) (
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 	var canceled paysaga.PaymentFacts
-	err := workflow.ExecuteActivity(ctx, acts.CancelPayment, in).Get(ctx, &canceled)
+	err := workflow.ExecuteActivity(ctx, acts.TossCancel, in).Get(ctx, &canceled)
 	return canceled, err
 }
 
-func TestCancelPayment_SlowToss_HeartbeatsWhileWaiting(t *testing.T) {
+func TestTossCancel_SlowToss_HeartbeatsWhileWaiting(t *testing.T) {
 	sim := tosssim.New(tosssim.Config{})
 	defer sim.Close()
 	srv := httptest.NewServer(sim)

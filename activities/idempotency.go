@@ -9,6 +9,13 @@ import (
 	"github.com/paysaga/paysaga"
 )
 
+// IdempotencyStore is what the purge of clients' Idempotency-Keys needs of the store.
+type IdempotencyStore interface {
+	// PurgeIdempotencyKeys forgets up to limit keys last used before cutoff and returns how
+	// many.
+	PurgeIdempotencyKeys(ctx context.Context, cutoff time.Time, limit int) (int, error)
+}
+
 // PurgeInput says which clients' Idempotency-Keys are old enough to forget: those last used
 // more than Retention ago.
 type PurgeInput struct {

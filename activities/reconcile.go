@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shopspring/decimal"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -13,6 +14,25 @@ import (
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/toss"
 )
+
+// ReconcileStore is what reconciliation needs of the order store: the orders to compare
+// with Toss; the transitions through which it settles what differs, mostly the confirm's
+// own, so that a settled order looks as its saga would have left it; and the run's report.
+type ReconcileStore interface {
+	GetOrder(ctx context.Context, orderID string) (paysaga.Order, error)
+	ListOrders(ctx context.Context, f paysaga.OrderFilter) ([]paysaga.Order, error)
+	RefundInFlight(ctx context.Context, orderID string) (bool, error)
+
+	ReserveStock(ctx context.Context, orderID string) error
+	ReleaseStock(ctx context.Context, orderID string) error
+	CompletePayment(ctx context.Context, orderID string, toss paysaga.PaymentFacts, ev paysaga.Evidence) (paysaga.Order, error)
+	FailPayment(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
+	RecordTossCancel(ctx context.Context, orderID string, tossCanceled decimal.Decimal, ev paysaga.Evidence) (paysaga.Order, error)
+	MarkNeedsAttention(ctx context.Context, orderID, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
+	RecordEvent(ctx context.Context, orderID, eventType string, ev paysaga.Evidence) error
+
+	RecordReconciliation(ctx context.Context, run paysaga.ReconcileRun, items []paysaga.ReconcileItem) (paysaga.ReconcileRun, error)
+}
 
 // Reconciler holds the reconciliation's steps. Besides the saga's dependencies it needs the
 // Temporal client: an order is stranded only if no workflow is still working on it.
@@ -321,7 +341,7 @@ func (r *Reconciler) settleDoneNotPaid(ctx context.Context, item paysaga.Reconci
 		item.Action, item.Note = "NONE", "Toss no longer holds the money"
 		return item, nil
 	}
-	after, err := r.Acts.CancelPayment(ctx, CancelInput{OrderID: order.ID, Reason: "주문이 결제되지 않은 상태여서 자동 취소 (대사)"})
+	after, err := r.Acts.TossCancel(ctx, CancelInput{OrderID: order.ID, Reason: "주문이 결제되지 않은 상태여서 자동 취소 (대사)"})
 	if err != nil {
 		return item, err
 	}

@@ -11,6 +11,16 @@ import (
 	"github.com/paysaga/paysaga/toss"
 )
 
+// RefundStore is what the refund saga needs of the order store: a refund request held
+// against the order's balance, then recorded as made or as refused. (Giving the stock back
+// and parking the order go through the confirm's own transitions.)
+type RefundStore interface {
+	GetOrder(ctx context.Context, orderID string) (paysaga.Order, error)
+	BeginRefund(ctx context.Context, req paysaga.RefundRequest) (paysaga.Refund, error)
+	CompleteRefund(ctx context.Context, requestID, transactionKey string, ev paysaga.Evidence) (paysaga.Order, error)
+	FailRefund(ctx context.Context, requestID, code, message string, ev paysaga.Evidence) error
+}
+
 // BeginRefund records the refund request against the order's balance. Refusals (a customer
 // naming an amount, the order is not refundable, the amount exceeds the balance, another
 // refund is in flight) are non-retryable with their domain code. Who may refund what is
@@ -38,11 +48,11 @@ func RefundIdempotencyKey(orderID string, seq int) string {
 	return fmt.Sprintf("paysaga-refund-%s-%d", orderID, seq)
 }
 
-// CancelAtToss asks Toss to give the refund's amount back, with refundableAmount set to the
+// TossRefund asks Toss to give the refund's amount back, with refundableAmount set to the
 // balance the server expects: if Toss's balance differs (the refund was already made, or
 // someone refunded from Toss's console) Toss refuses with NOT_MATCHES_REFUNDABLE_AMOUNT
 // instead of refunding twice. Unknown outcomes stay retryable with the same key.
-func (a *Activities) CancelAtToss(ctx context.Context, r paysaga.Refund) (RefundOutcome, error) {
+func (a *Activities) TossRefund(ctx context.Context, r paysaga.Refund) (RefundOutcome, error) {
 	defer heartbeatDuringCall(ctx)()
 	amount, balance := r.Amount, r.BalanceBefore
 	p, err := a.Toss.Cancel(ctx, r.PaymentKey, toss.CancelRequest{

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/internal/stacktest"
 	"github.com/paysaga/paysaga/tosssim"
 	"github.com/paysaga/paysaga/workflows"
@@ -178,7 +179,7 @@ func TestRunbook_DocumentedCommandsFindAndFinishParkedPayments(t *testing.T) {
 	out = op.run("query", retried)
 	op.wantIn("query", out, `"Stage":"NEEDS_ATTENTION"`, `"Code":"NOT_CANCELABLE_PAYMENT"`, retried)
 	out = op.run("show", retried)
-	op.wantIn("show", out, "MarkNeedsAttention", "CancelPayment")
+	op.wantIn("show", out, activities.NameMarkNeedsAttention, activities.NameTossCancel)
 
 	// Finish: the cause fixed (Toss accepts the cancel again), retry the compensation.
 	delete(faults, retried)

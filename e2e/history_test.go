@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -18,14 +21,26 @@ var (
 	recorded   = map[string]bool{}
 )
 
+// recordRelease is the release whose histories a run records (PAYSAGA_RECORD_HISTORIES,
+// e.g. v0.2.0); empty records nothing.
+var recordRelease = os.Getenv("PAYSAGA_RECORD_HISTORIES")
+
+// releaseName is the shape of a release's folder of histories.
+var releaseName = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`)
+
 // recordHistory saves a finished workflow's history for the replay test in package
-// workflows, when PAYSAGA_RECORD_HISTORIES is set. A scenario that runs once per app
-// database records from its SQLite run only: the history is the same on both, and one
-// file per scenario is enough.
+// workflows, as workflows/testdata/histories/<release>/<name>.json, when
+// PAYSAGA_RECORD_HISTORIES names the release. A scenario that runs once per app database
+// records from its SQLite run only: the history is the same on both, and one file per
+// scenario is enough. A history already recorded is never overwritten: executions of that
+// release may still be running, and the file is what proves they replay.
 func (c *checkout) recordHistory(workflowID, name string) {
 	c.t.Helper()
-	if os.Getenv("PAYSAGA_RECORD_HISTORIES") == "" || filepath.Base(c.t.Name()) == "postgres" {
+	if recordRelease == "" || filepath.Base(c.t.Name()) == "postgres" {
 		return
+	}
+	if !releaseName.MatchString(recordRelease) {
+		c.t.Fatalf("PAYSAGA_RECORD_HISTORIES=%q: name the release the histories belong to, e.g. v0.2.0", recordRelease)
 	}
 	// The first run of a scenario is the one recorded: a later run of the same workflow in
 	// the same test (a second reconciliation, say) has less to show.
@@ -60,11 +75,22 @@ func (c *checkout) recordHistory(workflowID, name string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	path := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
+	path := filepath.Join("..", "workflows", "testdata", "histories", recordRelease, name+".json")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		c.t.Fatal(err)
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		c.t.Fatalf("%s is recorded already: a release's histories are not replaced (record under a new release)", path)
+	}
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		c.t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
 		c.t.Fatal(err)
 	}
 	c.t.Logf("recorded %s", path)
@@ -74,7 +100,7 @@ func (c *checkout) recordHistory(workflowID, name string) {
 // the API derived from the request and stored with it.
 func (c *checkout) recordRefundHistory(orderID, name string) {
 	c.t.Helper()
-	if os.Getenv("PAYSAGA_RECORD_HISTORIES") == "" || filepath.Base(c.t.Name()) == "postgres" {
+	if recordRelease == "" || filepath.Base(c.t.Name()) == "postgres" {
 		return
 	}
 	refunds, err := c.stack.Store.Refunds(context.Background(), orderID)

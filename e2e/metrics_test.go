@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/telemetry"
 	"github.com/paysaga/paysaga/tosssim"
 	"github.com/paysaga/paysaga/workflows"
@@ -79,8 +80,8 @@ func TestMetrics_CheckoutsMoveTheCountersAnOperatorWatches(t *testing.T) {
 			{telemetry.MetricNeedsAttention, nil, 1},
 			{telemetry.MetricHTTPRequestDuration, []string{"method", "POST", "route", "/api/v1/orders/confirm", "status", "200"}, 2},
 			{telemetry.MetricHTTPRequestDuration, []string{"method", "POST", "route", "/api/v1/orders", "status", "409"}, 1},
-			{"temporal_local_activity_execution_latency_seconds", []string{"activity_type", "ConfirmPayment"}, 3},
-			{"temporal_activity_execution_latency_seconds", []string{"activity_type", "CancelPayment"}, 1},
+			{"temporal_local_activity_execution_latency_seconds", []string{"activity_type", activities.NameTossConfirm}, 3},
+			{"temporal_activity_execution_latency_seconds", []string{"activity_type", activities.NameTossCancel}, 1},
 		} {
 			if got := moved(m.name, m.labels...); got < m.atLeast {
 				t.Errorf("%s%v moved by %v, want at least %v", m.name, m.labels, got, m.atLeast)

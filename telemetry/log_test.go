@@ -31,7 +31,7 @@ func TestLogHandler_LinesAboutASagaNameTheOrderAndTheWorkflow(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(LogHandler(slog.NewJSONHandler(&buf, nil)))
 	sdk := sdklog.With(sdklog.NewStructuredLogger(logger), "Namespace", "default", "WorkflowID", "payment:ord_abc123XYZ", "RunID", "r1")
-	sdk.Info("Activity error.", "ActivityType", "ConfirmPayment")
+	sdk.Info("Activity error.", "ActivityType", "TossConfirm")
 	sdk.Warn("payment needs attention", "orderId", "ord_abc123XYZ", "code", "NOT_CANCELABLE_PAYMENT")
 	// A line that carries the WorkflowID itself rather than through With.
 	logger.Info("workflow task failed", "WorkflowID", "payment:ord_def456UVW")
@@ -61,7 +61,7 @@ func TestLogHandler_LinesAboutASagaNameTheOrderAndTheWorkflow(t *testing.T) {
 	if n := strings.Count(second, `"orderId"`); n != 1 {
 		t.Errorf("the line names the order %d times: %s", n, second)
 	}
-	if lines[1]["code"] != "NOT_CANCELABLE_PAYMENT" || lines[0]["ActivityType"] != "ConfirmPayment" {
+	if lines[1]["code"] != "NOT_CANCELABLE_PAYMENT" || lines[0]["ActivityType"] != "TossConfirm" {
 		t.Errorf("the lines' own attributes were lost: %v %v", lines[0], lines[1])
 	}
 }

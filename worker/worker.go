@@ -18,14 +18,31 @@ import (
 func New(c client.Client, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
 	opts.Interceptors = append(opts.Interceptors, &localStepFailures{})
 	w := sdkworker.New(c, workflows.TaskQueue, opts)
-	w.RegisterWorkflow(workflows.ConfirmPayment)
-	w.RegisterWorkflow(workflows.RefundPayment)
-	w.RegisterWorkflow(workflows.ExpireOrders)
-	w.RegisterWorkflow(workflows.Reconcile)
-	w.RegisterWorkflow(workflows.PurgeIdempotencyKeys)
-	w.RegisterActivity(acts)
-	w.RegisterActivity(&activities.Reconciler{Acts: acts, Temporal: c})
+	register(w, acts, &activities.Reconciler{Acts: acts, Temporal: c})
 	return w
+}
+
+// registry is where the saga is registered: the worker, or a test's workflow environment.
+type registry interface {
+	RegisterWorkflow(w any)
+	RegisterActivity(a any)
+	RegisterActivityWithOptions(a any, options activity.RegisterOptions)
+}
+
+func register(r registry, acts *activities.Activities, rec *activities.Reconciler) {
+	r.RegisterWorkflow(workflows.ConfirmPayment)
+	r.RegisterWorkflow(workflows.RefundPayment)
+	r.RegisterWorkflow(workflows.ExpireOrders)
+	r.RegisterWorkflow(workflows.Reconcile)
+	r.RegisterWorkflow(workflows.PurgeIdempotencyKeys)
+	r.RegisterActivity(acts)
+	r.RegisterActivity(rec)
+	// The steps renamed since release v0.1.0 stay registered under their old names too: a
+	// payment, refund or sweep begun under v0.1.0 and still running schedules its next step
+	// under the name its history began with (see workflows/stepnames.go).
+	for _, old := range activities.UnderOldNames(acts) {
+		r.RegisterActivityWithOptions(old.Step, activity.RegisterOptions{Name: old.Name})
+	}
 }
 
 // localStepFailures logs each failed attempt of a local activity, as the SDK logs a

@@ -63,6 +63,7 @@ var acts *activities.Activities
 func ConfirmPayment(ctx workflow.Context, claim paysaga.ConfirmClaim) (ConfirmResult, error) {
 	c := &confirmation{
 		claim:  claim,
+		steps:  renamedStepsOf(ctx),
 		status: Status{OrderID: claim.OrderID, Stage: paysaga.StatusConfirming},
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (Status, error) { return c.status, nil }); err != nil {
@@ -73,6 +74,7 @@ func ConfirmPayment(ctx workflow.Context, claim paysaga.ConfirmClaim) (ConfirmRe
 
 type confirmation struct {
 	claim  paysaga.ConfirmClaim
+	steps  renamedSteps
 	order  paysaga.OrderFacts
 	toss   *paysaga.PaymentFacts
 	saga   compensations
@@ -84,7 +86,7 @@ func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
 	// must be the key of the payment this order's customer authenticated. A refusal here
 	// changed nothing: the order stays as it was and the caller is told why.
 	var before paysaga.PaymentFacts
-	if err := workflow.ExecuteLocalActivity(tossRead.on(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &before); err != nil {
+	if err := workflow.ExecuteLocalActivity(tossRead.on(ctx), c.steps.tossGetPayment, c.claim.OrderID).Get(ctx, &before); err != nil {
 		return ConfirmResult{}, bindingRefusal(err)
 	}
 	c.toss = &before
@@ -107,7 +109,7 @@ func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
 	})
 
 	// The cancel is registered before the confirm, not after: a confirm that times out may
-	// still have charged the customer, and CancelPayment reads Toss first, so it is right
+	// still have charged the customer, and TossCancel reads Toss first, so it is right
 	// either way. A payment already DONE has been charged — by an earlier attempt of this
 	// saga whose worker died before recording it — so then the cancel comes before the
 	// check, which that payment may fail too.
@@ -136,7 +138,7 @@ func (c *confirmation) run(ctx workflow.Context) (ConfirmResult, error) {
 // cancelPayment gives back whatever Toss charged for the order: the confirm's compensation.
 func (c *confirmation) cancelPayment(ctx workflow.Context) error {
 	var after paysaga.PaymentFacts
-	err := workflow.ExecuteActivity(giveMoneyBack.on(ctx), acts.CancelPayment,
+	err := workflow.ExecuteActivity(giveMoneyBack.on(ctx), c.steps.tossCancel,
 		activities.CancelInput{OrderID: c.claim.OrderID, Reason: "결제 확인 실패로 인한 자동 취소"}).Get(ctx, &after)
 	if err == nil {
 		c.toss = &after
@@ -173,7 +175,7 @@ func (c *confirmation) complete(ctx workflow.Context, approved paysaga.PaymentFa
 // guessing: the approval may well have happened.
 func (c *confirmation) confirm(ctx workflow.Context) (paysaga.PaymentFacts, error) {
 	var approved paysaga.PaymentFacts
-	err := workflow.ExecuteLocalActivity(tossConfirm.on(ctx), acts.ConfirmPayment, c.claim).Get(ctx, &approved)
+	err := workflow.ExecuteLocalActivity(tossConfirm.on(ctx), c.steps.tossConfirm, c.claim).Get(ctx, &approved)
 	if err == nil {
 		return approved, nil
 	}
@@ -181,7 +183,7 @@ func (c *confirmation) confirm(ctx workflow.Context) (paysaga.PaymentFacts, erro
 		return paysaga.PaymentFacts{}, err
 	}
 	var readBack paysaga.PaymentFacts
-	if rerr := workflow.ExecuteLocalActivity(tossRead.on(ctx), acts.FetchPayment, c.claim.OrderID).Get(ctx, &readBack); rerr != nil {
+	if rerr := workflow.ExecuteLocalActivity(tossRead.on(ctx), c.steps.tossGetPayment, c.claim.OrderID).Get(ctx, &readBack); rerr != nil {
 		return paysaga.PaymentFacts{}, rerr
 	}
 	c.toss = &readBack

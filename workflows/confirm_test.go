@@ -69,7 +69,7 @@ func (s *confirmSuite) AfterTest(_, _ string) { s.env.AssertExpectations(s.T()) 
 func (s *confirmSuite) happyUntilConfirm() {
 	s.env.OnActivity(a.BeginConfirm, mock.Anything, claim).Return(order, nil).Once()
 	s.env.OnActivity(a.ReserveStock, mock.Anything, orderID).Return(nil).Once()
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(inProgress, nil).Once()
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).Return(inProgress, nil).Once()
 }
 
 func (s *confirmSuite) expectFailed(code string) {
@@ -97,25 +97,25 @@ func (s *confirmSuite) requireCode(err error, code string) {
 
 func (s *confirmSuite) TestHappyPath_EndsPaid() {
 	s.happyUntilConfirm()
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).Return(done, nil).Once()
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).Return(done, nil).Once()
 	s.env.OnActivity(a.CompletePayment, mock.Anything, activities.CompleteInput{Claim: claim, Order: order, Toss: done}).
 		Return(paid, nil).Once()
 
 	res, err := s.run()
 	s.Require().NoError(err)
 	s.Equal(paysaga.StatusPaid, res.Order.Status)
-	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "ConfirmPayment", "CompletePayment"}, s.calls)
+	s.Equal([]string{"TossGetPayment", "BeginConfirm", "ReserveStock", "TossConfirm", "CompletePayment"}, s.calls)
 	s.queryStage(paysaga.StatusPaid)
 }
 
 func (s *confirmSuite) TestBeginRefused_ChangesNothing() {
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(inProgress, nil).Once()
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).Return(inProgress, nil).Once()
 	s.env.OnActivity(a.BeginConfirm, mock.Anything, claim).
 		Return(paysaga.OrderFacts{}, temporal.NewNonRetryableApplicationError("order is PAID", paysaga.CodeOrderNotConfirmable, nil)).Once()
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeOrderNotConfirmable)
-	s.Equal([]string{"FetchPayment", "BeginConfirm"}, s.calls)
+	s.Equal([]string{"TossGetPayment", "BeginConfirm"}, s.calls)
 }
 
 // The paymentKey is bound to the order for good by BeginConfirm: a key that is not Toss's
@@ -123,24 +123,24 @@ func (s *confirmSuite) TestBeginRefused_ChangesNothing() {
 func (s *confirmSuite) TestPaymentKeyOfAnotherPayment_RefusedBeforeBinding() {
 	theirs := inProgress
 	theirs.PaymentKey = "tsim_someone_else"
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(theirs, nil).Once()
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).Return(theirs, nil).Once()
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodePaymentKeyMismatch)
-	s.Equal([]string{"FetchPayment"}, s.calls)
+	s.Equal([]string{"TossGetPayment"}, s.calls)
 }
 
 func (s *confirmSuite) TestNoPaymentAtToss_RefusedBeforeBinding() {
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).
 		Return(paysaga.PaymentFacts{}, temporal.NewNonRetryableApplicationError("존재하지 않는 결제", "NOT_FOUND_PAYMENT", nil)).Once()
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodePaymentKeyMismatch)
-	s.Equal([]string{"FetchPayment"}, s.calls)
+	s.Equal([]string{"TossGetPayment"}, s.calls)
 }
 
 func (s *confirmSuite) TestOutOfStock_FailsWithoutConfirming() {
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(inProgress, nil).Once()
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).Return(inProgress, nil).Once()
 	s.env.OnActivity(a.BeginConfirm, mock.Anything, claim).Return(order, nil).Once()
 	s.env.OnActivity(a.ReserveStock, mock.Anything, orderID).
 		Return(temporal.NewNonRetryableApplicationError("sold out", paysaga.CodeOutOfStock, nil)).Once()
@@ -148,22 +148,22 @@ func (s *confirmSuite) TestOutOfStock_FailsWithoutConfirming() {
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeOutOfStock)
-	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "FailPayment"}, s.calls)
+	s.Equal([]string{"TossGetPayment", "BeginConfirm", "ReserveStock", "FailPayment"}, s.calls)
 }
 
 func (s *confirmSuite) TestDeclineAtConfirm_ReleasesStockAndFailsWithTossCode() {
 	s.happyUntilConfirm()
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).
 		Return(paysaga.PaymentFacts{}, temporal.NewNonRetryableApplicationError("한도 초과", "REJECT_CARD_PAYMENT", nil)).Once()
 	// The compensation for the confirm reads Toss and finds nothing to cancel.
-	s.env.OnActivity(a.CancelPayment, mock.Anything, mock.Anything).Return(inProgress, nil).Once()
+	s.env.OnActivity(a.TossCancel, mock.Anything, mock.Anything).Return(inProgress, nil).Once()
 	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
 	s.expectFailed("REJECT_CARD_PAYMENT")
 
 	_, err := s.run()
 	s.requireCode(err, "REJECT_CARD_PAYMENT")
-	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "ConfirmPayment",
-		"CancelPayment", "ReleaseStock", "FailPayment"}, s.calls)
+	s.Equal([]string{"TossGetPayment", "BeginConfirm", "ReserveStock", "TossConfirm",
+		"TossCancel", "ReleaseStock", "FailPayment"}, s.calls)
 	s.queryStage(paysaga.StatusFailed)
 }
 
@@ -172,7 +172,7 @@ func (s *confirmSuite) TestMismatchBeforeConfirm_NeverConfirms() {
 	s.env.OnActivity(a.ReserveStock, mock.Anything, orderID).Return(nil).Once()
 	tampered := inProgress
 	tampered.TotalAmount = decimal.NewFromInt(100)
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(tampered, nil).Once()
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).Return(tampered, nil).Once()
 	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
 	s.env.OnActivity(a.FailPayment, mock.Anything, mock.MatchedBy(func(in activities.FailInput) bool {
 		return in.Code == paysaga.CodeAmountMismatch && in.Evidence.Toss != nil && in.Evidence.Toss.TotalAmount.Equal(decimal.NewFromInt(100))
@@ -180,15 +180,15 @@ func (s *confirmSuite) TestMismatchBeforeConfirm_NeverConfirms() {
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeAmountMismatch)
-	s.NotContains(s.calls, "ConfirmPayment")
+	s.NotContains(s.calls, "TossConfirm")
 }
 
 func (s *confirmSuite) TestMismatchAfterConfirm_CancelsAtTossThenReleasesStock() {
 	s.happyUntilConfirm()
 	tampered := done
 	tampered.TotalAmount = decimal.NewFromInt(1000)
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).Return(tampered, nil).Once()
-	s.env.OnActivity(a.CancelPayment, mock.Anything, mock.MatchedBy(func(in activities.CancelInput) bool {
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).Return(tampered, nil).Once()
+	s.env.OnActivity(a.TossCancel, mock.Anything, mock.MatchedBy(func(in activities.CancelInput) bool {
 		return in.OrderID == orderID && in.Reason != ""
 	})).Return(canceled, nil).Once()
 	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
@@ -198,31 +198,31 @@ func (s *confirmSuite) TestMismatchAfterConfirm_CancelsAtTossThenReleasesStock()
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeAmountMismatch)
-	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "ConfirmPayment",
-		"CancelPayment", "ReleaseStock", "FailPayment"}, s.calls)
+	s.Equal([]string{"TossGetPayment", "BeginConfirm", "ReserveStock", "TossConfirm",
+		"TossCancel", "ReleaseStock", "FailPayment"}, s.calls)
 }
 
 func (s *confirmSuite) TestUnknownOutcome_ReadBackDone_EndsPaid() {
 	s.happyUntilConfirm()
 	// Every attempt times out; Toss had in fact approved the first one.
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).
 		Return(paysaga.PaymentFacts{}, temporal.NewApplicationError("read timeout", paysaga.CodeTossUnavailable))
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(done, nil).Once()
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).Return(done, nil).Once()
 	s.env.OnActivity(a.CompletePayment, mock.Anything, mock.Anything).Return(paid, nil).Once()
 
 	res, err := s.run()
 	s.Require().NoError(err)
 	s.Equal(paysaga.StatusPaid, res.Order.Status)
-	s.NotContains(s.calls, "CancelPayment")
+	s.NotContains(s.calls, "TossCancel")
 	s.NotContains(s.calls, "ReleaseStock")
 }
 
 func (s *confirmSuite) TestUnknownOutcome_ReadBackNotApproved_FailsAndReleases() {
 	s.happyUntilConfirm()
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).
 		Return(paysaga.PaymentFacts{}, temporal.NewApplicationError("500", "FAILED_INTERNAL_SYSTEM_PROCESSING"))
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(inProgress, nil).Once()
-	s.env.OnActivity(a.CancelPayment, mock.Anything, mock.Anything).Return(inProgress, nil).Once()
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).Return(inProgress, nil).Once()
+	s.env.OnActivity(a.TossCancel, mock.Anything, mock.Anything).Return(inProgress, nil).Once()
 	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
 	s.expectFailed(paysaga.CodeConfirmUnresolved)
 
@@ -233,9 +233,9 @@ func (s *confirmSuite) TestUnknownOutcome_ReadBackNotApproved_FailsAndReleases()
 
 func (s *confirmSuite) TestAlreadyProcessed_IsResolvedByReadBack() {
 	s.happyUntilConfirm()
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).
 		Return(paysaga.PaymentFacts{}, temporal.NewNonRetryableApplicationError("이미 처리된 결제", "ALREADY_PROCESSED_PAYMENT", nil)).Once()
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(done, nil).Once()
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).Return(done, nil).Once()
 	s.env.OnActivity(a.CompletePayment, mock.Anything, mock.Anything).Return(paid, nil).Once()
 
 	_, err := s.run()
@@ -244,7 +244,7 @@ func (s *confirmSuite) TestAlreadyProcessed_IsResolvedByReadBack() {
 
 func (s *confirmSuite) TestPersistenceFailsThenSucceeds_EndsPaidWithoutRefund() {
 	s.happyUntilConfirm()
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).Return(done, nil).Once()
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).Return(done, nil).Once()
 	s.env.OnActivity(a.CompletePayment, mock.Anything, mock.Anything).
 		Return(paysaga.Order{}, errors.New("dial tcp 127.0.0.1:5432: connection refused")).Times(5)
 	s.env.OnActivity(a.CompletePayment, mock.Anything, mock.Anything).Return(paid, nil).Once()
@@ -252,16 +252,16 @@ func (s *confirmSuite) TestPersistenceFailsThenSucceeds_EndsPaidWithoutRefund() 
 	res, err := s.run()
 	s.Require().NoError(err)
 	s.Equal(paysaga.StatusPaid, res.Order.Status)
-	s.NotContains(s.calls, "CancelPayment")
+	s.NotContains(s.calls, "TossCancel")
 	s.NotContains(s.calls, "ReleaseStock")
 }
 
 func (s *confirmSuite) TestCancelledDuringConfirm_CompensationStillRuns() {
 	s.happyUntilConfirm()
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).After(time.Hour).Return(done, nil)
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).After(time.Hour).Return(done, nil)
 	s.env.RegisterDelayedCallback(s.env.CancelWorkflow, 5*time.Second)
 	// Toss had approved by the time the cancel arrived: the charge must be given back.
-	s.env.OnActivity(a.CancelPayment, mock.Anything, mock.Anything).Return(canceled, nil).Once()
+	s.env.OnActivity(a.TossCancel, mock.Anything, mock.Anything).Return(canceled, nil).Once()
 	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
 	s.expectFailed(paysaga.CodeConfirmCanceled)
 
@@ -275,8 +275,8 @@ func (s *confirmSuite) TestCancelRefused_ParksUntilRetrySignal() {
 	s.happyUntilConfirm()
 	tampered := done
 	tampered.TotalAmount = decimal.NewFromInt(1000)
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).Return(tampered, nil).Once()
-	s.env.OnActivity(a.CancelPayment, mock.Anything, mock.Anything).
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).Return(tampered, nil).Once()
+	s.env.OnActivity(a.TossCancel, mock.Anything, mock.Anything).
 		Return(paysaga.PaymentFacts{}, temporal.NewNonRetryableApplicationError("취소할 수 없는 결제", "NOT_CANCELABLE_PAYMENT", nil)).Once()
 	s.env.OnActivity(a.MarkNeedsAttention, mock.Anything, mock.MatchedBy(func(in activities.FailInput) bool {
 		return in.Code == "NOT_CANCELABLE_PAYMENT"
@@ -285,22 +285,22 @@ func (s *confirmSuite) TestCancelRefused_ParksUntilRetrySignal() {
 		s.queryStage(paysaga.StatusNeedsAttention)
 		s.env.SignalWorkflow(workflows.SignalRetryCompensation, nil)
 	}, time.Hour)
-	s.env.OnActivity(a.CancelPayment, mock.Anything, mock.Anything).Return(canceled, nil).Once()
+	s.env.OnActivity(a.TossCancel, mock.Anything, mock.Anything).Return(canceled, nil).Once()
 	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
 	s.expectFailed(paysaga.CodeAmountMismatch)
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeAmountMismatch)
-	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "ConfirmPayment",
-		"CancelPayment", "MarkNeedsAttention", "CancelPayment", "ReleaseStock", "FailPayment"}, s.calls)
+	s.Equal([]string{"TossGetPayment", "BeginConfirm", "ReserveStock", "TossConfirm",
+		"TossCancel", "MarkNeedsAttention", "TossCancel", "ReleaseStock", "FailPayment"}, s.calls)
 }
 
 func (s *confirmSuite) TestCancelRefused_ResolvedByOperator() {
 	s.happyUntilConfirm()
 	tampered := done
 	tampered.TotalAmount = decimal.NewFromInt(1000)
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).Return(tampered, nil).Once()
-	s.env.OnActivity(a.CancelPayment, mock.Anything, mock.Anything).
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).Return(tampered, nil).Once()
+	s.env.OnActivity(a.TossCancel, mock.Anything, mock.Anything).
 		Return(paysaga.PaymentFacts{}, temporal.NewNonRetryableApplicationError("취소할 수 없는 결제", "NOT_CANCELABLE_PAYMENT", nil)).Once()
 	s.env.OnActivity(a.MarkNeedsAttention, mock.Anything, mock.Anything).Return(nil).Once()
 	s.env.RegisterDelayedCallback(func() {
@@ -316,8 +316,8 @@ func (s *confirmSuite) TestCancelRefused_ResolvedByOperator() {
 	s.requireCode(err, paysaga.CodeAmountMismatch)
 	// The operator settled the cancel by hand; the stock still goes back, and the refused
 	// cancel is not tried again.
-	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "ConfirmPayment",
-		"CancelPayment", "MarkNeedsAttention", "RecordEvent", "ReleaseStock", "FailPayment"}, s.calls)
+	s.Equal([]string{"TossGetPayment", "BeginConfirm", "ReserveStock", "TossConfirm",
+		"TossCancel", "MarkNeedsAttention", "RecordEvent", "ReleaseStock", "FailPayment"}, s.calls)
 }
 
 func (s *confirmSuite) queryStage(want paysaga.OrderStatus) {
@@ -332,10 +332,10 @@ func (s *confirmSuite) queryStage(want paysaga.OrderStatus) {
 // reads the payment DONE before confirming: it is this confirm's own approval, so the saga
 // confirms (Toss replays its answer) and records it.
 func (s *confirmSuite) TestRunAgainAfterApproval_RecordsThePayment() {
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(done, nil).Once()
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).Return(done, nil).Once()
 	s.env.OnActivity(a.BeginConfirm, mock.Anything, claim).Return(order, nil).Once()
 	s.env.OnActivity(a.ReserveStock, mock.Anything, orderID).Return(nil).Once()
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).Return(done, nil).Once()
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).Return(done, nil).Once()
 	s.env.OnActivity(a.CompletePayment, mock.Anything, mock.Anything).Return(paid, nil).Once()
 
 	res, err := s.run()
@@ -348,14 +348,14 @@ func (s *confirmSuite) TestRunAgainAfterApproval_RecordsThePayment() {
 func (s *confirmSuite) TestRunAgainAfterApprovalOfAnotherAmount_CancelsAtToss() {
 	tampered := done
 	tampered.TotalAmount = decimal.NewFromInt(1000)
-	s.env.OnActivity(a.FetchPayment, mock.Anything, orderID).Return(tampered, nil).Once()
+	s.env.OnActivity(a.TossGetPayment, mock.Anything, orderID).Return(tampered, nil).Once()
 	s.env.OnActivity(a.BeginConfirm, mock.Anything, claim).Return(order, nil).Once()
 	s.env.OnActivity(a.ReserveStock, mock.Anything, orderID).Return(nil).Once()
-	s.env.OnActivity(a.CancelPayment, mock.Anything, mock.Anything).Return(canceled, nil).Once()
+	s.env.OnActivity(a.TossCancel, mock.Anything, mock.Anything).Return(canceled, nil).Once()
 	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
 	s.expectFailed(paysaga.CodeAmountMismatch)
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeAmountMismatch)
-	s.Equal([]string{"FetchPayment", "BeginConfirm", "ReserveStock", "CancelPayment", "ReleaseStock", "FailPayment"}, s.calls)
+	s.Equal([]string{"TossGetPayment", "BeginConfirm", "ReserveStock", "TossCancel", "ReleaseStock", "FailPayment"}, s.calls)
 }

@@ -17,8 +17,9 @@ const ExpireOrdersScheduleID = "paysaga-expire-orders"
 // ExpireOrders is one sweep: CREATED orders older than the expiry become EXPIRED. A
 // Schedule starts it every minute; it is short, and a missed run is caught up by the next.
 func ExpireOrders(ctx workflow.Context, in activities.ExpireInput) (int, error) {
+	steps := renamedStepsOf(ctx)
 	var n int
-	err := workflow.ExecuteLocalActivity(beforeCharge.on(ctx), acts.ExpireOrders, in).Get(ctx, &n)
+	err := workflow.ExecuteLocalActivity(beforeCharge.on(ctx), steps.expireBatch, in).Get(ctx, &n)
 	if n > 0 {
 		workflow.GetLogger(ctx).Info("orders expired", "count", n)
 	}

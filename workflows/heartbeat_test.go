@@ -28,17 +28,17 @@ func (s *confirmSuite) TestConfirmStepsAreLocal_MoneyBackStepsHeartbeat() {
 	s.happyUntilConfirm()
 	tampered := done
 	tampered.TotalAmount = decimal.NewFromInt(1000)
-	s.env.OnActivity(a.ConfirmPayment, mock.Anything, claim).Return(tampered, nil).Once()
-	s.env.OnActivity(a.CancelPayment, mock.Anything, mock.Anything).Return(canceled, nil).Once()
+	s.env.OnActivity(a.TossConfirm, mock.Anything, claim).Return(tampered, nil).Once()
+	s.env.OnActivity(a.TossCancel, mock.Anything, mock.Anything).Return(canceled, nil).Once()
 	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
 	s.expectFailed(paysaga.CodeAmountMismatch)
 
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeAmountMismatch)
-	s.Positive(heartbeat["CancelPayment"], "CancelPayment has no heartbeat timeout")
-	s.Less(heartbeat["CancelPayment"], 35*time.Second, "a heartbeat timeout must be shorter than the call's timeout")
-	s.False(local["CancelPayment"], "CancelPayment gives money back: a regular activity")
-	for _, name := range []string{"BeginConfirm", "ReserveStock", "FetchPayment", "ConfirmPayment", "ReleaseStock", "FailPayment"} {
+	s.Positive(heartbeat["TossCancel"], "TossCancel has no heartbeat timeout")
+	s.Less(heartbeat["TossCancel"], 35*time.Second, "a heartbeat timeout must be shorter than the call's timeout")
+	s.False(local["TossCancel"], "TossCancel gives money back: a regular activity")
+	for _, name := range []string{"BeginConfirm", "ReserveStock", "TossGetPayment", "TossConfirm", "ReleaseStock", "FailPayment"} {
 		s.True(local[name], "%s is a step of the confirm: a local activity", name)
 		s.NotContains(heartbeat, name, "%s ran as a regular activity", name)
 	}

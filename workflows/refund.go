@@ -29,6 +29,7 @@ type RefundResult struct {
 // own row; one whose outcome cannot be read parks the order as NEEDS_ATTENTION.
 func RefundPayment(ctx workflow.Context, req paysaga.RefundRequest) (RefundResult, error) {
 	logger := workflow.GetLogger(ctx)
+	steps := renamedStepsOf(ctx)
 	var refund paysaga.Refund
 	// A refused request (not refundable, more than the balance, another refund in flight)
 	// wrote nothing: the caller is told why.
@@ -36,7 +37,7 @@ func RefundPayment(ctx workflow.Context, req paysaga.RefundRequest) (RefundResul
 		return RefundResult{}, err
 	}
 
-	outcome, err := cancelAtToss(ctx, refund)
+	outcome, err := refundAtToss(ctx, steps, refund)
 	if err != nil {
 		code, message := failureOf(err)
 		if code == paysaga.CodeRefundNotMade {
@@ -80,13 +81,13 @@ type refundRefused struct{ code, message string }
 
 func (e *refundRefused) Error() string { return e.code + ": " + e.message }
 
-// cancelAtToss sends the refund, retrying with the same key while the outcome is unknown,
+// refundAtToss sends the refund, retrying with the same key while the outcome is unknown,
 // and resolves every failure by reading the payment back: after an unknown outcome to find
 // the refund if it happened, after a refusal to learn whether Toss's balance is still the
 // one the server knows (NOT_MATCHES_REFUNDABLE_AMOUNT: someone refunded elsewhere).
-func cancelAtToss(ctx workflow.Context, refund paysaga.Refund) (activities.RefundOutcome, error) {
+func refundAtToss(ctx workflow.Context, steps renamedSteps, refund paysaga.Refund) (activities.RefundOutcome, error) {
 	var outcome activities.RefundOutcome
-	err := workflow.ExecuteActivity(tossRefund.on(ctx), acts.CancelAtToss, refund).Get(ctx, &outcome)
+	err := workflow.ExecuteActivity(tossRefund.on(ctx), steps.tossRefund, refund).Get(ctx, &outcome)
 	if err == nil {
 		return outcome, nil
 	}

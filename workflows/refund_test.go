@@ -72,7 +72,7 @@ func (s *refundSuite) code(err error) string {
 
 func (s *refundSuite) TestFullRefund_CanceledAndStockReleased() {
 	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
-	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).Return(refunded, nil).Once()
+	s.env.OnActivity(a.TossRefund, mock.Anything, mock.Anything).Return(refunded, nil).Once()
 	s.env.OnActivity(a.CompleteRefund, mock.Anything, mock.MatchedBy(func(in activities.CompleteRefundInput) bool {
 		return in.Refund.RequestID == refund.RequestID && in.Outcome.TransactionKey == "tx-1"
 	})).Return(canceledOrder, nil).Once()
@@ -81,14 +81,14 @@ func (s *refundSuite) TestFullRefund_CanceledAndStockReleased() {
 	s.Require().NoError(err)
 	s.Equal(paysaga.StatusCanceled, res.Order.Status)
 	s.Equal("tx-1", res.Refund.TransactionKey)
-	s.Equal([]string{"BeginRefund", "CancelAtToss", "CompleteRefund", "ReleaseStock"}, s.calls)
+	s.Equal([]string{"BeginRefund", "TossRefund", "CompleteRefund", "ReleaseStock"}, s.calls)
 }
 
 func (s *refundSuite) TestUnknownOutcome_ReadBackFindsTheRefund() {
 	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
 	// Toss never answers: the same request is retried until the step's time is up, then
 	// the payment is read back, looking for this refund.
-	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).
+	s.env.OnActivity(a.TossRefund, mock.Anything, mock.Anything).
 		Return(activities.RefundOutcome{}, temporal.NewApplicationError("timeout", paysaga.CodeTossUnavailable))
 	s.env.OnActivity(a.ReadBackRefund, mock.Anything, mock.MatchedBy(func(in activities.ReadBackInput) bool { return !in.Refused })).
 		Return(refunded, nil).Once()
@@ -100,7 +100,7 @@ func (s *refundSuite) TestUnknownOutcome_ReadBackFindsTheRefund() {
 
 func (s *refundSuite) TestReadBackCannotDecide_ParksNeedsAttention() {
 	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
-	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).
+	s.env.OnActivity(a.TossRefund, mock.Anything, mock.Anything).
 		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("balance", "NOT_MATCHES_REFUNDABLE_AMOUNT", nil)).Once()
 	s.env.OnActivity(a.ReadBackRefund, mock.Anything, mock.MatchedBy(func(in activities.ReadBackInput) bool { return in.Refused })).
 		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("other balance", paysaga.CodeRefundUnresolved, nil)).Once()
@@ -115,7 +115,7 @@ func (s *refundSuite) TestReadBackCannotDecide_ParksNeedsAttention() {
 
 func (s *refundSuite) TestTossRefusesAndBalanceUnchanged_RefundFailedWithTossCode() {
 	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
-	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).
+	s.env.OnActivity(a.TossRefund, mock.Anything, mock.Anything).
 		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("거절", "REFUND_REJECTED", nil)).Once()
 	s.env.OnActivity(a.ReadBackRefund, mock.Anything, mock.Anything).
 		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("unchanged", paysaga.CodeRefundNotMade, nil)).Once()
@@ -128,7 +128,7 @@ func (s *refundSuite) TestTossRefusesAndBalanceUnchanged_RefundFailedWithTossCod
 
 func (s *refundSuite) TestTossRefundedButOrderRefusesRecord_ParksNeedsAttention() {
 	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
-	s.env.OnActivity(a.CancelAtToss, mock.Anything, mock.Anything).Return(refunded, nil).Once()
+	s.env.OnActivity(a.TossRefund, mock.Anything, mock.Anything).Return(refunded, nil).Once()
 	s.env.OnActivity(a.CompleteRefund, mock.Anything, mock.Anything).
 		Return(paysaga.Order{}, temporal.NewNonRetryableApplicationError("order moved", paysaga.CodeOrderNotCancelable, nil)).Once()
 	s.env.OnActivity(a.MarkNeedsAttention, mock.Anything, mock.Anything).Return(nil).Once()

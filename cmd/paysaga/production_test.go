@@ -16,6 +16,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 
+	"github.com/paysaga/paysaga/activities"
 	"github.com/paysaga/paysaga/health"
 	"github.com/paysaga/paysaga/internal/pgtest"
 	"github.com/paysaga/paysaga/telemetry"
@@ -197,7 +198,7 @@ func TestMetrics_APIAndWorkerEachServeTheirSide(t *testing.T) {
 	eventually(t, 10*time.Second, "the SDK's series on both pages", func() bool {
 		apiScrape, workerScrape = scrape(t, apiURL+"/metrics"), scrape(t, workerOps+"/metrics")
 		return apiScrape.Value("temporal_request_total") > 0 &&
-			workerScrape.Value("temporal_local_activity_execution_latency_seconds", "activity_type", "ConfirmPayment") > 0 &&
+			workerScrape.Value("temporal_local_activity_execution_latency_seconds", "activity_type", activities.NameTossConfirm) > 0 &&
 			workerScrape.Value("temporal_workflow_completed_total", "workflow_type", "ConfirmPayment") > 0
 	})
 	for _, c := range []struct {
@@ -245,8 +246,8 @@ func TestTracing_OneTraceFromConfirmRequestToTossCall(t *testing.T) {
 		{"paysaga-api", "POST /api/v1/orders/confirm"},
 		{"paysaga-api", "StartWorkflow:ConfirmPayment"},
 		{"paysaga-worker", "RunWorkflow:ConfirmPayment"},
-		{"paysaga-worker", "StartActivity:ConfirmPayment"},
-		{"paysaga-worker", "RunActivity:ConfirmPayment"},
+		{"paysaga-worker", "StartActivity:" + activities.NameTossConfirm},
+		{"paysaga-worker", "RunActivity:" + activities.NameTossConfirm},
 		{"paysaga-worker", "toss POST /v1/payments/confirm"},
 	}
 	var trace []span
