@@ -66,6 +66,8 @@ func (c codecSettings) build() (*codec.Codec, error) {
 type apiSecurity struct {
 	jwtSecret                                         *secretFlag
 	jwtPublicKeyFile, jwksURL, jwtIssuer, jwtAudience *string
+	operatorIssuer, operatorAudience                  *string
+	operatorMaxTTL                                    *time.Duration
 	tossURL                                           *string
 	tossSecret                                        *secretFlag
 	cors, rateUser, rateIP, trustedProxies            *string
@@ -78,8 +80,12 @@ func (s settings) apiSecurity() apiSecurity {
 		jwtSecret:        s.secret("jwt-hs256-secret", "JWT_HS256_SECRET", "shared secret that signs customers' tokens (HS256, ≥ 32 bytes); or use -jwt-public-key-file / -jwt-jwks-url"),
 		jwtPublicKeyFile: s.str("jwt-public-key-file", "JWT_PUBLIC_KEY_FILE", "", "PEM file of the RSA public key that verifies tokens (RS256)"),
 		jwksURL:          s.str("jwt-jwks-url", "JWT_JWKS_URL", "", "JWKS URL of the identity provider whose RS256 tokens are accepted"),
-		jwtIssuer:        s.str("jwt-issuer", "JWT_ISSUER", "", "required iss of tokens; empty: not checked"),
-		jwtAudience:      s.str("jwt-audience", "JWT_AUDIENCE", "", "required aud of tokens; empty: not checked"),
+		jwtIssuer:        s.str("jwt-issuer", "JWT_ISSUER", "", "iss of customers' tokens (required)"),
+		jwtAudience:      s.str("jwt-audience", "JWT_AUDIENCE", "", "aud of customers' tokens (required)"),
+		operatorIssuer:   s.str("operator-jwt-issuer", "OPERATOR_JWT_ISSUER", "", "iss of operators' tokens, the only one the operator role is accepted from (required)"),
+		operatorAudience: s.str("operator-jwt-audience", "OPERATOR_JWT_AUDIENCE", "", "aud of operators' tokens (required)"),
+		operatorMaxTTL: s.duration("operator-token-max-ttl", "OPERATOR_TOKEN_MAX_TTL", api.DefaultOperatorTokenMaxTTL,
+			"longest lifetime (exp − iat) of an operator token; a longer one, or one without iat, is refused the role"),
 		tossURL:          s.str("toss-api-url", "TOSS_API_URL", "https://api.tosspayments.com", "Toss Payments API base URL"),
 		tossSecret:       s.secret("toss-secret-key", "TOSS_SECRET_KEY", "Toss secret key: the API reads payments back to verify webhooks and paymentKeys"),
 		cors:             s.str("cors-origins", "CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser; empty: same origin only"),
@@ -94,7 +100,19 @@ func (s settings) apiSecurity() apiSecurity {
 
 // apply fills cfg. The production API never serves the dev token endpoint.
 func (a apiSecurity) apply(ctx context.Context, cfg *api.Config) error {
-	auth := api.AuthConfig{HS256Secret: []byte(a.jwtSecret.value), JWKSURL: *a.jwksURL, Issuer: *a.jwtIssuer, Audience: *a.jwtAudience}
+	// Without an issuer and audience to check, any token the key verifies would do — one
+	// minted for another service, or an operator role from the shop's login.
+	for _, s := range []struct{ name, value string }{{"JWT_ISSUER", *a.jwtIssuer}, {"JWT_AUDIENCE", *a.jwtAudience},
+		{"OPERATOR_JWT_ISSUER", *a.operatorIssuer}, {"OPERATOR_JWT_AUDIENCE", *a.operatorAudience}} {
+		if err := required(s.name, s.value); err != nil {
+			return err
+		}
+	}
+	if *a.operatorMaxTTL <= 0 {
+		return fmt.Errorf("OPERATOR_TOKEN_MAX_TTL must be positive, got %s", *a.operatorMaxTTL)
+	}
+	auth := api.AuthConfig{HS256Secret: []byte(a.jwtSecret.value), JWKSURL: *a.jwksURL, Issuer: *a.jwtIssuer, Audience: *a.jwtAudience,
+		OperatorIssuer: *a.operatorIssuer, OperatorAudience: *a.operatorAudience, OperatorMaxTTL: *a.operatorMaxTTL}
 	if *a.jwtPublicKeyFile != "" {
 		pem, err := os.ReadFile(*a.jwtPublicKeyFile)
 		if err != nil {
