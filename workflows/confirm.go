@@ -45,6 +45,14 @@ type ResolveRequest struct {
 	Note     string
 }
 
+// RetryRequest is an operator's retry-compensation: who asked (the API sends the subject of
+// their token), and why, optionally. Runs parked before it had an input receive the signal
+// without one, and still retry.
+type RetryRequest struct {
+	Operator string
+	Note     string `json:",omitempty"`
+}
+
 // Status is what the status query answers.
 type Status struct {
 	OrderID string
