@@ -207,6 +207,11 @@ func (s *Server) awaitRefund(ctx context.Context, run client.WorkflowRun, order 
 		return http.StatusOK, viewOf(res.Order), nil
 	}
 	if ctx.Err() == nil && (wait.Err() != nil || waitRanOut(err)) {
+		// A refund that parked the order waits for an operator now, not for Toss: the
+		// caller is told so, as when a parked refund ended its workflow.
+		if now, gerr := s.store.GetOrder(ctx, orderID); gerr == nil && now.Status == paysaga.StatusNeedsAttention && now.FailureCode == paysaga.CodeRefundUnresolved {
+			return 0, nil, &paysaga.Error{Code: paysaga.CodeRefundUnresolved, Message: now.FailureMessage}
+		}
 		return http.StatusAccepted, orderView{OrderID: orderID, Status: string(order.Status)}, nil
 	}
 	var appErr *temporal.ApplicationError
