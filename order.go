@@ -38,8 +38,10 @@ var transitions = map[OrderStatus][]OrderStatus{
 	StatusPaid:            {StatusCanceled, StatusPartialCanceled, StatusNeedsAttention},
 	StatusPartialCanceled: {StatusPartialCanceled, StatusCanceled, StatusNeedsAttention},
 	// An operator (or a compensation retried after the fault is cleared) settles the order
-	// in whichever state the money really ended.
-	StatusNeedsAttention: {StatusPaid, StatusFailed, StatusCanceled},
+	// in whichever state the money really ended: a parked confirm PAID or FAILED; a parked
+	// refund in the state Toss's balance shows (PAID when nothing went back), only through
+	// the refund saga once Toss has been read (store.SettleParkedRefund).
+	StatusNeedsAttention: {StatusPaid, StatusFailed, StatusCanceled, StatusPartialCanceled},
 }
 
 // CanTransition reports whether an order may move from one status to another.
@@ -135,6 +137,7 @@ const (
 	EventFailed           = "FAILED"
 	EventNeedsAttention   = "NEEDS_ATTENTION"
 	EventOperatorResolved = "OPERATOR_RESOLVED"
+	EventOperatorRetried  = "OPERATOR_RETRIED"
 	// Refunds, expiry and reconciliation.
 	EventOrderCanceled   = "ORDER_CANCELED"
 	EventRefundRequested = "REFUND_REQUESTED"

@@ -15,6 +15,7 @@ func TestStatusesBefore_FollowsTheTransitions(t *testing.T) {
 		{StatusFailed, []OrderStatus{StatusConfirming, StatusNeedsAttention}},
 		{StatusNeedsAttention, []OrderStatus{StatusConfirming, StatusPaid, StatusPartialCanceled}},
 		{StatusCanceled, []OrderStatus{StatusCreated, StatusPaid, StatusPartialCanceled, StatusNeedsAttention}},
+		{StatusPartialCanceled, []OrderStatus{StatusPaid, StatusPartialCanceled, StatusNeedsAttention}},
 		{StatusExpired, []OrderStatus{StatusCreated}},
 		{StatusCreated, nil},
 	}

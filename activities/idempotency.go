@@ -11,6 +11,8 @@ import (
 
 // IdempotencyStore is what the purge of clients' Idempotency-Keys needs of the store.
 type IdempotencyStore interface {
+	// PurgeIdempotencyKeys forgets up to limit keys last used before cutoff and returns how
+	// many.
 	PurgeIdempotencyKeys(ctx context.Context, cutoff time.Time, limit int) (int, error)
 }
 

@@ -51,6 +51,10 @@ const (
 	FindingCanceledAtToss = "CANCELED_AT_TOSS"
 	// FindingDoneNotPaid: Toss holds money for an order the store does not consider paid.
 	FindingDoneNotPaid = "DONE_NOT_PAID"
+	// FindingParkedRefund: a refund parked its order (NEEDS_ATTENTION) and waits for an
+	// operator; every later refund of the order is blocked until one decides. The run only
+	// reports it: the decision is a person's (POST /api/v1/admin/orders/:orderId/…).
+	FindingParkedRefund = "PARKED_REFUND"
 )
 
 // ReconcileInput bounds a run: Toss's transactions of the last Window are compared, and
@@ -122,6 +126,23 @@ func (r *Reconciler) FindDiscrepancies(ctx context.Context, in ReconcileInput) (
 		if !running {
 			scan.Findings = append(scan.Findings, Finding{OrderID: o.ID, PaymentKey: o.PaymentKey,
 				Kind: FindingStrandedConfirming, DBStatus: string(o.Status)})
+		}
+	}
+
+	parked, err := st.ListOrders(ctx, paysaga.OrderFilter{Statuses: []paysaga.OrderStatus{paysaga.StatusNeedsAttention}})
+	if err != nil {
+		return scan, err
+	}
+	for _, o := range parked {
+		inFlight, err := st.RefundInFlight(ctx, o.ID)
+		if err != nil {
+			return scan, err
+		}
+		if inFlight {
+			scan.Checked++
+			seen[o.ID] = true
+			scan.Findings = append(scan.Findings, Finding{OrderID: o.ID, PaymentKey: o.PaymentKey,
+				Kind: FindingParkedRefund, DBStatus: string(o.Status)})
 		}
 	}
 
@@ -263,6 +284,10 @@ func (r *Reconciler) SettleFinding(ctx context.Context, f Finding) (paysaga.Reco
 		return r.settleTossCancel(ctx, item, p)
 	case FindingDoneNotPaid:
 		return r.settleDoneNotPaid(ctx, item, p)
+	case FindingParkedRefund:
+		item.Action = paysaga.ActionNeedsAttention
+		item.Note = "a refund parked the order and waits for an operator: resolve it or retry its compensation (docs/operations.md)"
+		return item, nil
 	}
 	item.Action, item.Note = paysaga.ActionNeedsAttention, "unknown finding"
 	return item, nil

@@ -19,6 +19,7 @@ type RefundStore interface {
 	BeginRefund(ctx context.Context, req paysaga.RefundRequest) (paysaga.Refund, error)
 	CompleteRefund(ctx context.Context, requestID, transactionKey string, ev paysaga.Evidence) (paysaga.Order, error)
 	FailRefund(ctx context.Context, requestID, code, message string, ev paysaga.Evidence) error
+	SettleParkedRefund(ctx context.Context, requestID string, tossBalance decimal.Decimal, transactionKey, code, message string, ev paysaga.Evidence) (paysaga.Order, error)
 }
 
 // BeginRefund records the refund request against the order's balance. Refusals (a customer
@@ -150,5 +151,41 @@ func (a *Activities) FailRefund(ctx context.Context, in FailRefundInput) error {
 // GetOrder reads the order as it is now.
 func (a *Activities) GetOrder(ctx context.Context, orderID string) (paysaga.Order, error) {
 	o, err := a.Store.GetOrder(ctx, orderID)
+	return o, classify(err)
+}
+
+// TossReadBalance reads what Toss holds of a parked refund's payment: its balance, and this
+// refund's transactionKey when the newest cancel entry is this refund. What an operator did
+// at Toss's console is settled from it, never from what they say they did.
+func (a *Activities) TossReadBalance(ctx context.Context, r paysaga.Refund) (RefundOutcome, error) {
+	p, err := a.Toss.GetPayment(ctx, r.PaymentKey)
+	if err != nil {
+		return RefundOutcome{}, tossError("read payment of a parked refund", r.OrderID, err)
+	}
+	if out, ok := refundIn(p, r); ok {
+		return out, nil
+	}
+	return RefundOutcome{Toss: p.Facts(), BalanceAmount: p.BalanceAmount}, nil
+}
+
+// SettleParkedRefundInput is a parked refund and Toss's balance as last read: Code and
+// Message say why, when the balance shows the refund was not made.
+type SettleParkedRefundInput struct {
+	Refund  paysaga.Refund
+	Outcome RefundOutcome
+	Code    string
+	Message string
+	Note    string
+}
+
+// SettleParkedRefund takes the parked order out of NEEDS_ATTENTION in line with Toss's
+// balance (store.SettleParkedRefund).
+func (a *Activities) SettleParkedRefund(ctx context.Context, in SettleParkedRefundInput) (paysaga.Order, error) {
+	facts := in.Outcome.Toss
+	ev := paysaga.Evidence{Note: in.Note}
+	if facts.PaymentKey != "" {
+		ev.Toss = &facts
+	}
+	o, err := a.Store.SettleParkedRefund(ctx, in.Refund.RequestID, in.Outcome.BalanceAmount, in.Outcome.TransactionKey, in.Code, in.Message, ev)
 	return o, classify(err)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -19,8 +20,12 @@ import (
 )
 
 // RoleOperator is the `role` claim of people who run the service: it opens the payload
-// codec endpoint. Customers' tokens carry no role.
+// codec endpoint and the admin routes, which move money. Customers' tokens carry no role.
 const RoleOperator = "operator"
+
+// DefaultOperatorTokenMaxTTL caps an operator token's lifetime (exp − iat) when none is
+// configured: a stolen operator token moves money, so it must not outlive a shift's task.
+const DefaultOperatorTokenMaxTTL = time.Hour
 
 // minHS256Secret is the shortest shared secret accepted: RFC 7518 asks for a key at least
 // as long as the hash (256 bits); a shorter one can be brute-forced from one token.
@@ -34,8 +39,15 @@ type AuthConfig struct {
 	HS256Secret     []byte
 	RSAPublicKeyPEM []byte
 	JWKSURL         string
-	// Issuer and Audience, when set, must match the token's iss and aud.
+	// Issuer and Audience, when set, must match a customer token's iss and aud.
 	Issuer, Audience string
+	// OperatorIssuer and OperatorAudience are the only iss and aud from which the operator
+	// role is accepted: customers' tokens come from the shop's login, which must never be
+	// able to make an operator. Without OperatorIssuer no token is an operator's.
+	OperatorIssuer, OperatorAudience string
+	// OperatorMaxTTL caps exp − iat of an operator token (default
+	// DefaultOperatorTokenMaxTTL); one without iat is refused the role.
+	OperatorMaxTTL time.Duration
 	// Leeway tolerates clock skew between the token's issuer and this server (default 30s).
 	Leeway time.Duration
 }
@@ -46,15 +58,29 @@ type Auth struct {
 	parser  *jwt.Parser
 	keyfunc jwt.Keyfunc
 	// signingKey is set in HS256 mode only: it lets the dev stack issue tokens.
-	signingKey []byte
-	issuer     string
-	audience   string
+	signingKey         []byte
+	customer, operator tokenSource
+	operatorMaxTTL     time.Duration
+}
+
+// tokenSource is an issuer and audience a token may come from; empty fields are not checked.
+type tokenSource struct{ issuer, audience string }
+
+// issued reports whether the token names this source's issuer and audience.
+func (src tokenSource) issued(c *Claims) bool {
+	return (src.issuer == "" || c.Issuer == src.issuer) &&
+		(src.audience == "" || slices.Contains(c.Audience, src.audience))
 }
 
 // Claims are the token claims paysaga reads: sub is the user ID of a customer.
 type Claims struct {
 	jwt.RegisteredClaims
 	Role string `json:"role,omitempty"`
+
+	// Set by Verify: the token came from the customers' issuer and audience, and (for the
+	// operator role) from the operators' within the lifetime cap, or why not.
+	customer    bool
+	operatorErr error
 }
 
 // NewAuth builds the verifier. ctx bounds the background refresh of a JWKS.
@@ -71,7 +97,17 @@ func NewAuth(ctx context.Context, cfg AuthConfig) (*Auth, error) {
 	if cfg.Leeway <= 0 {
 		cfg.Leeway = 30 * time.Second
 	}
-	a := &Auth{issuer: cfg.Issuer, audience: cfg.Audience}
+	if cfg.OperatorMaxTTL <= 0 {
+		cfg.OperatorMaxTTL = DefaultOperatorTokenMaxTTL
+	}
+	if cfg.OperatorIssuer != "" && cfg.OperatorIssuer == cfg.Issuer && cfg.OperatorAudience == cfg.Audience {
+		return nil, errors.New("auth: the operators' issuer and audience must differ from the customers': otherwise any customer token source can make an operator")
+	}
+	a := &Auth{
+		customer:       tokenSource{cfg.Issuer, cfg.Audience},
+		operator:       tokenSource{cfg.OperatorIssuer, cfg.OperatorAudience},
+		operatorMaxTTL: cfg.OperatorMaxTTL,
+	}
 	var method string
 	switch {
 	case len(cfg.HS256Secret) > 0:
@@ -115,12 +151,7 @@ func NewAuth(ctx context.Context, cfg AuthConfig) (*Auth, error) {
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(cfg.Leeway),
 	}
-	if cfg.Issuer != "" {
-		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
-	}
-	if cfg.Audience != "" {
-		opts = append(opts, jwt.WithAudience(cfg.Audience))
-	}
+	// iss and aud are checked by Verify, against the customers' source or the operators'.
 	a.parser = jwt.NewParser(opts...)
 	return a, nil
 }
@@ -129,11 +160,13 @@ func NewAuth(ctx context.Context, cfg AuthConfig) (*Auth, error) {
 func (a *Auth) CanIssue() bool { return a != nil && len(a.signingKey) > 0 }
 
 // IssueToken signs a token for subject (a user ID, or an operator's name with role
-// operator) valid for ttl. Only the dev stack's token endpoint and tests use it: in
-// production tokens come from the shop's login or an identity provider.
+// operator) valid for ttl, from the customers' issuer or, for the operator role, the
+// operators'. Only the dev stack's token endpoint and tests use it: in production tokens
+// come from the shop's login or an identity provider.
 func (a *Auth) IssueToken(subject, role string, ttl time.Duration) (string, error) {
-	if !a.CanIssue() {
-		return "", errors.New("auth: tokens can only be issued with an HS256 secret")
+	src := a.customer
+	if role == RoleOperator {
+		src = a.operator
 	}
 	now := time.Now()
 	claims := Claims{
@@ -141,23 +174,56 @@ func (a *Auth) IssueToken(subject, role string, ttl time.Duration) (string, erro
 			Subject:   subject,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-			Issuer:    a.issuer,
+			Issuer:    src.issuer,
 		},
 		Role: role,
 	}
-	if a.audience != "" {
-		claims.Audience = jwt.ClaimStrings{a.audience}
+	if src.audience != "" {
+		claims.Audience = jwt.ClaimStrings{src.audience}
+	}
+	return a.Sign(claims)
+}
+
+// Sign signs any claims with the HS256 secret: tests use it to forge the tokens the API
+// must refuse (an operator role from the customers' issuer, a week-long operator token).
+func (a *Auth) Sign(claims Claims) (string, error) {
+	if !a.CanIssue() {
+		return "", errors.New("auth: tokens can only be issued with an HS256 secret")
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(a.signingKey)
 }
 
-// Verify parses and checks a raw token.
+// Verify parses and checks a raw token: its signature and lifetime, and that it comes from
+// the customers' issuer and audience or the operators'. Which one, and whether the operator
+// role holds, it records in the claims for the routes to ask.
 func (a *Auth) Verify(raw string) (*Claims, error) {
 	claims := &Claims{}
 	if _, err := a.parser.ParseWithClaims(raw, claims, a.keyfunc); err != nil {
 		return nil, err
 	}
+	claims.customer = a.customer.issued(claims)
+	claims.operatorErr = a.checkOperator(claims)
+	if !claims.customer && claims.operatorErr != nil {
+		return nil, errors.New("the token is from neither the customers' nor the operators' issuer and audience")
+	}
 	return claims, nil
+}
+
+// checkOperator is the rule of who is an operator: a token with the operator role, from the
+// operators' issuer and audience, that lives at most the configured cap (so one leaked
+// token is worth little) and says when it was issued (without iat the cap means nothing).
+func (a *Auth) checkOperator(c *Claims) error {
+	switch {
+	case c.Role != RoleOperator:
+		return errors.New("the token does not carry the operator role")
+	case a.operator.issuer == "" || !a.operator.issued(c):
+		return errors.New("the operator role is accepted only from the operators' issuer and audience")
+	case c.IssuedAt == nil || c.ExpiresAt == nil:
+		return errors.New("an operator token must say when it was issued (iat)")
+	case c.ExpiresAt.Sub(c.IssuedAt.Time) > a.operatorMaxTTL:
+		return fmt.Errorf("an operator token may live at most %s", a.operatorMaxTTL)
+	}
+	return nil
 }
 
 // callerKey is where the verified claims live in the echo context.
@@ -206,22 +272,48 @@ func (s *Server) customer(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// operator lets through callers whose token carries the operator role.
+// operator lets through callers whose token makes them an operator (see operatorName).
 func (s *Server) operator(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		claims, _ := c.Get(callerKey).(*Claims)
-		if claims == nil || claims.Role != RoleOperator {
-			return paysaga.Errorf(CodeForbidden, "this endpoint is for operators")
+		if _, err := s.operatorName(c); err != nil {
+			return err
 		}
 		return next(c)
 	}
 }
 
-// callerID is the user the verified token speaks for.
+// maxOperatorName bounds the subject an operator is recorded by.
+const maxOperatorName = 80
+
+// operatorName is the operator the verified token speaks for — its subject, which the
+// events of what they do record — or 403 FORBIDDEN when the token is not an operator's
+// (a customer's, the operator role from the customers' issuer, one that lives too long).
+// Every route that acts as an operator asks it.
+func (s *Server) operatorName(c echo.Context) (string, error) {
+	claims, _ := c.Get(callerKey).(*Claims)
+	if claims == nil {
+		return "", paysaga.Errorf(CodeUnauthorized, "a bearer token is required (Authorization: Bearer <token>)")
+	}
+	if claims.operatorErr != nil {
+		s.logger.InfoContext(c.Request().Context(), "operator role refused",
+			slog.String("path", c.Path()), slog.String("reason", claims.operatorErr.Error()))
+		return "", paysaga.Errorf(CodeForbidden, "this endpoint is for operators")
+	}
+	if paysaga.CheckText("sub", claims.Subject, maxOperatorName) != nil {
+		return "", paysaga.Errorf(CodeUnauthorized, "the operator token has no usable subject")
+	}
+	return claims.Subject, nil
+}
+
+// callerID is the user the verified token speaks for: only a token from the customers'
+// issuer and audience names one.
 func callerID(c echo.Context) (int64, error) {
 	claims, _ := c.Get(callerKey).(*Claims)
 	if claims == nil {
 		return 0, paysaga.Errorf(CodeUnauthorized, "a bearer token is required (Authorization: Bearer <token>)")
+	}
+	if !claims.customer {
+		return 0, paysaga.Errorf(CodeUnauthorized, "the bearer token does not name a user")
 	}
 	id, err := strconv.ParseInt(claims.Subject, 10, 64)
 	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != claims.Subject {

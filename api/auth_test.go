@@ -27,7 +27,8 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef-test")
 
 func hsAuth(t *testing.T) *Auth {
 	t.Helper()
-	a, err := NewAuth(context.Background(), AuthConfig{HS256Secret: testSecret, Issuer: "paysaga-test"})
+	a, err := NewAuth(context.Background(), AuthConfig{HS256Secret: testSecret, Issuer: "paysaga-test",
+		OperatorIssuer: "paysaga-test-operators", OperatorAudience: "paysaga-admin"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,6 +421,55 @@ func TestCodecEndpoint_OperatorsOnly(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s on a production API: %d", path, resp.StatusCode)
 		}
+	}
+}
+
+// The operator role moves money, so it is accepted only from the operators' issuer and
+// audience, from a token that says when it was issued and lives at most the cap; anything
+// else claiming it is refused on the operator routes, and is no customer either.
+func TestAuth_OperatorRole_OnlyFromOperatorsIssuerWithinTheCap(t *testing.T) {
+	a := hsAuth(t)
+	s := New(nil, nil, Config{Auth: a})
+	now := time.Now()
+	claims := func(iss, aud string, iat *time.Time, ttl time.Duration) jwt.MapClaims {
+		c := jwt.MapClaims{"sub": "kim.ops", "role": RoleOperator, "iss": iss, "exp": now.Add(ttl).Unix()}
+		if aud != "" {
+			c["aud"] = aud
+		}
+		if iat != nil {
+			c["iat"] = iat.Unix()
+		}
+		return c
+	}
+	cases := []struct {
+		name   string
+		claims jwt.MapClaims
+		want   int
+	}{
+		{"the operators' issuer, 10 minutes", claims("paysaga-test-operators", "paysaga-admin", &now, 10*time.Minute), http.StatusNotFound},
+		{"exactly the cap", claims("paysaga-test-operators", "paysaga-admin", &now, DefaultOperatorTokenMaxTTL), http.StatusNotFound},
+		{"the customers' issuer", claims("paysaga-test", "", &now, 10*time.Minute), http.StatusForbidden},
+		{"the operators' issuer, another audience", claims("paysaga-test-operators", "paysaga", &now, 10*time.Minute), http.StatusUnauthorized},
+		// From the operators' source a token is only good as an operator's: breaking the
+		// cap makes it no token at all.
+		{"a day long", claims("paysaga-test-operators", "paysaga-admin", &now, 24*time.Hour), http.StatusUnauthorized},
+		{"no iat", claims("paysaga-test-operators", "paysaga-admin", nil, 10*time.Minute), http.StatusUnauthorized},
+		{"an unknown issuer", claims("evil", "paysaga-admin", &now, 10*time.Minute), http.StatusUnauthorized},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tok := sign(t, jwt.SigningMethodHS256, testSecret, c.claims)
+			// An admin route on a malformed order ID: 404 once the operator is let in.
+			rec := request(t, s, "POST", "/api/v1/admin/orders/x/resolve", tok, `{"note":"n"}`)
+			if rec.Code != c.want {
+				t.Fatalf("want %d, got %d %s", c.want, rec.Code, rec.Body)
+			}
+		})
+	}
+	// The operator role from the customers' issuer does not fall back to a customer.
+	shop := sign(t, jwt.SigningMethodHS256, testSecret, claims("paysaga-test", "", &now, 10*time.Minute))
+	if rec := request(t, s, "POST", "/api/v1/orders/ord_abcdef/cancel", shop, `{"cancelReason":"x"}`); rec.Code != http.StatusForbidden {
+		t.Fatalf("cancel with the operator role from the shop's login: %d %s", rec.Code, rec.Body)
 	}
 }
 

@@ -52,6 +52,7 @@ var statusOf = map[string]int{
 	paysaga.CodeRefundNotMade:               http.StatusBadGateway,
 	paysaga.CodePartialRefundNotAllowed:     http.StatusForbidden,
 	CodeReconciliationNotFound:              http.StatusNotFound,
+	CodeOrderNotParked:                      http.StatusConflict,
 	// Toss's refusals of a refund: the payment's state at Toss does not allow it.
 	"NOT_CANCELABLE_PAYMENT":        http.StatusConflict,
 	"NOT_CANCELABLE_AMOUNT":         http.StatusConflict,

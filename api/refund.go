@@ -57,7 +57,7 @@ func (w canceller) scope() string {
 // PAID or PARTIAL_CANCELED one is refunded, fully or by cancelAmount, by the RefundPayment
 // workflow; a CONFIRMING one is refused until its confirm has ended.
 func (s *Server) cancelOrder(c echo.Context) error {
-	who, err := cancellerOf(c)
+	who, err := s.cancellerOf(c)
 	if err != nil {
 		return err
 	}
@@ -207,6 +207,11 @@ func (s *Server) awaitRefund(ctx context.Context, run client.WorkflowRun, order 
 		return http.StatusOK, viewOf(res.Order), nil
 	}
 	if ctx.Err() == nil && (wait.Err() != nil || waitRanOut(err)) {
+		// A refund that parked the order waits for an operator now, not for Toss: the
+		// caller is told so, as when a parked refund ended its workflow.
+		if now, gerr := s.store.GetOrder(ctx, orderID); gerr == nil && now.Status == paysaga.StatusNeedsAttention && now.FailureCode == paysaga.CodeRefundUnresolved {
+			return 0, nil, &paysaga.Error{Code: paysaga.CodeRefundUnresolved, Message: now.FailureMessage}
+		}
 		return http.StatusAccepted, orderView{OrderID: orderID, Status: string(order.Status)}, nil
 	}
 	var appErr *temporal.ApplicationError
@@ -282,12 +287,13 @@ func (s *Server) orderFor(ctx context.Context, who canceller, orderID string) (p
 	return o, err
 }
 
-// cancellerOf is the verified caller: an operator token or a customer's.
-func cancellerOf(c echo.Context) (canceller, error) {
+// cancellerOf is the verified caller: an operator token or a customer's. A token that
+// claims the operator role is an operator's or refused, never taken for a customer's.
+func (s *Server) cancellerOf(c echo.Context) (canceller, error) {
 	if claims, _ := c.Get(callerKey).(*Claims); claims != nil && claims.Role == RoleOperator {
-		name := claims.Subject
-		if paysaga.CheckText("sub", name, 80) != nil {
-			return canceller{}, paysaga.Errorf(CodeUnauthorized, "the operator token has no usable subject")
+		name, err := s.operatorName(c)
+		if err != nil {
+			return canceller{}, err
 		}
 		return canceller{operator: name}, nil
 	}

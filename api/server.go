@@ -118,7 +118,7 @@ func New(st *store.Store, tc client.Client, cfg Config) *Server {
 		return "webhook:" + clientNetwork(c.RealIP()), nil
 	})
 	s.cancelLimit = limit(cfg.RateLimitCancel, "caller", func(c echo.Context) (string, error) {
-		who, err := cancellerOf(c)
+		who, err := s.cancellerOf(c)
 		if err != nil {
 			return "", err
 		}
@@ -147,7 +147,10 @@ func New(st *store.Store, tc client.Client, cfg Config) *Server {
 	v1.GET("/orders/:orderId", s.getOrder, s.signedIn()...)
 	// A customer cancels their own order, an operator any order (api/refund.go).
 	v1.POST("/orders/:orderId/cancel", s.cancelOrder, s.limitIP(), s.authenticate(), s.cancelLimit)
-	v1.GET("/admin/reconciliation", s.lastReconciliation, s.authenticate(), s.operator) // api/admin.go
+	// api/admin.go: what operators read and decide.
+	v1.GET("/admin/reconciliation", s.lastReconciliation, s.authenticate(), s.operator)
+	v1.POST("/admin/orders/:orderId/resolve", s.resolveOrder, s.authenticate(), s.operator)
+	v1.POST("/admin/orders/:orderId/retry-compensation", s.retryCompensation, s.authenticate(), s.operator)
 	s.routeSecurity(v1)
 	s.routePages()
 	s.routeOperations(e)

@@ -32,6 +32,16 @@ type Security struct {
 	SimWebhooks bool
 }
 
+// The dev stack's token sources, which its token endpoint signs for: customers' tokens as
+// the shop's login would issue them, operators' as the operators' identity provider would.
+// The production API needs the same four settings (JWT_ISSUER, JWT_AUDIENCE,
+// OPERATOR_JWT_ISSUER, OPERATOR_JWT_AUDIENCE); tests run it with these.
+const (
+	TokenIssuer         = "paysaga-dev"
+	TokenAudience       = "paysaga-api"
+	OperatorTokenIssuer = "paysaga-dev-operators"
+)
+
 // prepareSecurity builds the token verifier and the payload codec before anything that
 // needs them starts.
 func (s *Stack) prepareSecurity(ctx context.Context) error {
@@ -43,7 +53,8 @@ func (s *Stack) prepareSecurity(ctx context.Context) error {
 		}
 		secret = []byte(base64.RawURLEncoding.EncodeToString(raw))
 	}
-	auth, err := api.NewAuth(ctx, api.AuthConfig{HS256Secret: secret, Issuer: "paysaga-dev"})
+	auth, err := api.NewAuth(ctx, api.AuthConfig{HS256Secret: secret,
+		Issuer: TokenIssuer, Audience: TokenAudience, OperatorIssuer: OperatorTokenIssuer, OperatorAudience: TokenAudience})
 	if err != nil {
 		return err
 	}

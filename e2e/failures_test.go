@@ -370,7 +370,7 @@ func TestConfirm_CancelRefusedAtToss_ParkedUntilRetryCompensationFinishesIt(t *t
 		t.Fatalf("stock: want 3 (given back), got %d", s)
 	}
 	want := []string{paysaga.EventOrderCreated, paysaga.EventBeginConfirm, paysaga.EventStockReserved,
-		paysaga.EventNeedsAttention, paysaga.EventStockReleased, paysaga.EventFailed}
+		paysaga.EventNeedsAttention, paysaga.EventOperatorRetried, paysaga.EventStockReleased, paysaga.EventFailed}
 	if types := fs.eventTypes(t, o.OrderID); fmt.Sprint(types) != fmt.Sprint(want) {
 		t.Fatalf("events: want %v, got %v", want, types)
 	}

@@ -302,3 +302,85 @@ func (s *Store) Refunds(ctx context.Context, orderID string) ([]paysaga.Refund, 
 	}
 	return out, nil
 }
+
+// SettleParkedRefund ends a refund that parked its order, in line with Toss's balance as
+// the refund saga has just read it (after an operator's retry or resolve): the order's
+// canceled amount becomes what Toss has given back in total and its status PAID (nothing),
+// PARTIAL_CANCELED or CANCELED; the refund is DONE when Toss's balance is the one this refund
+// leaves, FAILED with code otherwise. Only a NEEDS_ATTENTION order with the refund still
+// REQUESTED changes; a refund already settled returns the order as it is.
+func (s *Store) SettleParkedRefund(ctx context.Context, requestID string, tossBalance decimal.Decimal, transactionKey, code, message string, ev paysaga.Evidence) (paysaga.Order, error) {
+	var out orderRow
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var r refundRow
+		if err := tx.Where("request_id = ?", requestID).Take(&r).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return paysaga.Errorf(paysaga.CodeInvalidRequest, "no refund request %s", requestID)
+			}
+			return err
+		}
+		order, err := getOrder(tx, r.OrderID, true)
+		if err != nil {
+			return err
+		}
+		if r.Status != paysaga.RefundRequested {
+			out = order
+			return nil
+		}
+		from := paysaga.OrderStatus(order.Status)
+		if from != paysaga.StatusNeedsAttention {
+			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "order %s is %s, not parked", r.OrderID, from)
+		}
+		canceled := order.Amount.Sub(tossBalance)
+		if canceled.LessThan(order.CanceledAmount) || canceled.GreaterThan(order.Amount) {
+			return paysaga.Errorf(paysaga.CodeRefundUnresolved, "Toss's balance %s of order %s cannot follow the %s it records as refunded of %s",
+				tossBalance, r.OrderID, order.CanceledAmount, order.Amount)
+		}
+		to := paysaga.StatusPartialCanceled
+		switch {
+		case canceled.IsZero():
+			to = paysaga.StatusPaid
+		case canceled.Equal(order.Amount):
+			to = paysaga.StatusCanceled
+		}
+		if !paysaga.CanTransition(from, to) {
+			return paysaga.Errorf(paysaga.CodeOrderNotCancelable, "order %s is %s and cannot become %s", r.OrderID, from, to)
+		}
+		made := tossBalance.Equal(r.BalanceBefore.Sub(r.Amount))
+		refundSet := map[string]any{"status": paysaga.RefundDone, "transaction_key": transactionKey, "updated_at": now()}
+		event := paysaga.EventRefunded
+		if !made {
+			refundSet = map[string]any{"status": paysaga.RefundFailed, "failure_code": code, "failure_message": message, "updated_at": now()}
+			event = paysaga.EventRefundFailed
+		}
+		res := tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, paysaga.RefundRequested).Updates(refundSet)
+		if res.Error != nil {
+			return res.Error
+		}
+		// The order leaves NEEDS_ATTENTION, and with it the reason it was parked for.
+		res = tx.Model(&orderRow{}).Where("order_id = ? AND status = ?", r.OrderID, string(from)).
+			Updates(map[string]any{"status": string(to), "canceled_amount": canceled, "failure_code": "", "failure_message": "", "updated_at": now()})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("order %s left status %s during the transaction", r.OrderID, from)
+		}
+		r.TransactionKey = transactionKey
+		facts := order.domain().Facts()
+		ev.DB = &facts
+		if !made {
+			ev.Code = code
+		}
+		ev.Extra = refundExtra(r)
+		if err := appendEvent(tx, r.OrderID, event, from, to, ev); err != nil {
+			return err
+		}
+		out, err = getOrder(tx, r.OrderID, false)
+		return err
+	})
+	if err != nil {
+		return paysaga.Order{}, fail(err, "settle parked refund %s", requestID)
+	}
+	return out.domain(), nil
+}

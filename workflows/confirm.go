@@ -45,6 +45,14 @@ type ResolveRequest struct {
 	Note     string
 }
 
+// RetryRequest is an operator's retry-compensation: who asked (the API sends the subject of
+// their token), and why, optionally. Runs parked before it had an input receive the signal
+// without one, and still retry.
+type RetryRequest struct {
+	Operator string
+	Note     string `json:",omitempty"`
+}
+
 // Status is what the status query answers.
 type Status struct {
 	OrderID string
@@ -269,28 +277,27 @@ func (c *confirmation) waitForOperator(ctx workflow.Context, cause error) (resol
 	c.setStage(ctx, paysaga.StatusNeedsAttention)
 	workflow.GetLogger(ctx).Warn("payment needs attention", "orderId", c.claim.OrderID, "code", code)
 
-	retry := workflow.GetSignalChannel(ctx, SignalRetryCompensation)
-	resolve := workflow.GetSignalChannel(ctx, SignalResolve)
-	var req ResolveRequest
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(retry, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
-	sel.AddReceive(resolve, func(ch workflow.ReceiveChannel, _ bool) {
-		ch.Receive(ctx, &req)
-		resolved = true
-	})
-	sel.Select(ctx)
-	if !resolved {
+	d := awaitOperator(ctx)
+	event := paysaga.EventOperatorResolved
+	if !d.resolve && workflow.GetVersion(ctx, versionOperatorRetryRecorded, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return false, nil
 	}
+	if !d.resolve {
+		event = paysaga.EventOperatorRetried
+	}
 	ev := c.evidence(code)
-	ev.Note = req.Note
-	ev.Extra = map[string]any{"operator": req.Operator}
-	note := activities.EventInput{OrderID: c.claim.OrderID, Type: paysaga.EventOperatorResolved, Evidence: ev}
+	ev.Note = d.note
+	ev.Extra = map[string]any{"operator": d.operator}
+	note := activities.EventInput{OrderID: c.claim.OrderID, Type: event, Evidence: ev}
 	if err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.RecordEvent, note).Get(ctx, nil); err != nil {
 		return false, err
 	}
-	return true, nil
+	return d.resolve, nil
 }
+
+// versionOperatorRetryRecorded: a retry-compensation is recorded as an OPERATOR_RETRIED
+// event naming who asked, as a resolve always was; runs that got a retry before did not.
+const versionOperatorRetryRecorded = "operator-retry-recorded"
 
 func (c *confirmation) evidence(code string) paysaga.Evidence {
 	claim, order := c.claim, c.order

@@ -283,8 +283,12 @@ func (s *confirmSuite) TestCancelRefused_ParksUntilRetrySignal() {
 	})).Return(nil).Once()
 	s.env.RegisterDelayedCallback(func() {
 		s.queryStage(paysaga.StatusNeedsAttention)
-		s.env.SignalWorkflow(workflows.SignalRetryCompensation, nil)
+		s.env.SignalWorkflow(workflows.SignalRetryCompensation, workflows.RetryRequest{Operator: "kim.ops", Note: "Toss allows the cancel again"})
 	}, time.Hour)
+	// Who retried is recorded, as who resolved always was.
+	s.env.OnActivity(a.RecordEvent, mock.Anything, mock.MatchedBy(func(in activities.EventInput) bool {
+		return in.Type == paysaga.EventOperatorRetried && in.Evidence.Extra["operator"] == "kim.ops" && in.Evidence.Note == "Toss allows the cancel again"
+	})).Return(nil).Once()
 	s.env.OnActivity(a.TossCancel, mock.Anything, mock.Anything).Return(canceled, nil).Once()
 	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
 	s.expectFailed(paysaga.CodeAmountMismatch)
@@ -292,7 +296,7 @@ func (s *confirmSuite) TestCancelRefused_ParksUntilRetrySignal() {
 	_, err := s.run()
 	s.requireCode(err, paysaga.CodeAmountMismatch)
 	s.Equal([]string{"TossGetPayment", "BeginConfirm", "ReserveStock", "TossConfirm",
-		"TossCancel", "MarkNeedsAttention", "TossCancel", "ReleaseStock", "FailPayment"}, s.calls)
+		"TossCancel", "MarkNeedsAttention", "RecordEvent", "TossCancel", "ReleaseStock", "FailPayment"}, s.calls)
 }
 
 func (s *confirmSuite) TestCancelRefused_ResolvedByOperator() {

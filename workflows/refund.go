@@ -54,14 +54,14 @@ func RefundPayment(ctx workflow.Context, req paysaga.RefundRequest) (RefundResul
 			logger.Info("refund refused by Toss", "orderId", refund.OrderID, "code", tossCode)
 			return RefundResult{}, temporal.NewNonRetryableApplicationError(tossMessage, tossCode, nil)
 		}
-		return RefundResult{}, parkRefund(ctx, refund, code, message)
+		return parkRefund(ctx, steps, refund, nil, code, message)
 	}
 
 	var order paysaga.Order
 	in := activities.CompleteRefundInput{Refund: refund, Outcome: outcome}
 	if err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.CompleteRefund, in).Get(ctx, &order); err != nil {
 		code, message := failureOf(err)
-		return RefundResult{}, parkRefund(ctx, refund, code, "Toss refunded but the order could not record it: "+message)
+		return parkRefund(ctx, steps, refund, &outcome, code, "Toss refunded but the order could not record it: "+message)
 	}
 	// Stock policy: a partial refund gives money back for goods the customer keeps (a
 	// discount, a damaged item), so the stock stays taken; the refund that empties the
@@ -107,16 +107,122 @@ func refundAtToss(ctx workflow.Context, steps renamedSteps, refund paysaga.Refun
 	return activities.RefundOutcome{}, rerr
 }
 
+// versionRefundWaitsForOperator: a parked refund waits for an operator's retry-compensation
+// or resolve, as a parked confirm does, instead of ending with the order parked and only
+// SQL to settle it. Runs parked before it ended then; replaying them must too.
+const versionRefundWaitsForOperator = "refund-waits-for-operator"
+
 // parkRefund marks the order NEEDS_ATTENTION: money may have moved without the order
-// knowing. The refund's row stays REQUESTED, which blocks further refunds of the order until
-// a person (or reconciliation) settles it.
-func parkRefund(ctx workflow.Context, refund paysaga.Refund, code, message string) error {
+// knowing. The refund's row stays REQUESTED, which blocks further refunds of the order, until
+// an operator retries or resolves it (waitOnParkedRefund). made is Toss's refund when Toss
+// made it and only recording it failed.
+func parkRefund(ctx workflow.Context, steps renamedSteps, refund paysaga.Refund, made *activities.RefundOutcome, code, message string) (RefundResult, error) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	in := activities.FailInput{OrderID: refund.OrderID, Code: paysaga.CodeRefundUnresolved, Message: message,
 		Evidence: paysaga.Evidence{Code: code, Note: fmt.Sprintf("refund %d of %s: %s", refund.Seq, refund.Amount, message)}}
 	if err := workflow.ExecuteLocalActivity(recordOutcome.on(dctx), acts.MarkNeedsAttention, in).Get(dctx, nil); err != nil {
-		return err
+		return RefundResult{}, err
 	}
 	workflow.GetLogger(ctx).Warn("refund needs attention", "orderId", refund.OrderID, "code", code)
-	return temporal.NewNonRetryableApplicationError(message, paysaga.CodeRefundUnresolved, nil)
+	if workflow.GetVersion(dctx, versionRefundWaitsForOperator, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return RefundResult{}, temporal.NewNonRetryableApplicationError(message, paysaga.CodeRefundUnresolved, nil)
+	}
+	return waitOnParkedRefund(dctx, steps, refund, made)
+}
+
+// waitOnParkedRefund blocks until an operator decides, then settles the refund by what Toss
+// shows. retry-compensation runs the refund again with its own Idempotency-Key (or, when
+// Toss made it and only the record failed, records it again); resolve reads Toss's balance
+// after the operator settled the money by hand. Either way the order leaves NEEDS_ATTENTION
+// in the state Toss's balance says (PAID, PARTIAL_CANCELED, CANCELED), never in one an
+// operator names; a decision that still cannot settle it leaves it parked for the next one.
+func waitOnParkedRefund(ctx workflow.Context, steps renamedSteps, refund paysaga.Refund, made *activities.RefundOutcome) (RefundResult, error) {
+	logger := workflow.GetLogger(ctx)
+	for {
+		d := awaitOperator(ctx)
+		ev := paysaga.Evidence{Note: d.note, Extra: map[string]any{"operator": d.operator, "refundSeq": refund.Seq, "requestId": refund.RequestID}}
+		event := paysaga.EventOperatorRetried
+		if d.resolve {
+			event = paysaga.EventOperatorResolved
+		}
+		note := activities.EventInput{OrderID: refund.OrderID, Type: event, Evidence: ev}
+		if err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.RecordEvent, note).Get(ctx, nil); err != nil {
+			return RefundResult{}, err
+		}
+
+		settle := activities.SettleParkedRefundInput{Refund: refund, Note: d.note}
+		var refusal error
+		switch {
+		case d.resolve:
+			settle.Code, settle.Message = paysaga.EventOperatorResolved, "settled by an operator: "+d.note
+			if err := workflow.ExecuteLocalActivity(tossRead.on(ctx), acts.TossReadBalance, refund).Get(ctx, &settle.Outcome); err != nil {
+				logger.Warn("parked refund: Toss could not be read", "orderId", refund.OrderID, "error", err)
+				continue
+			}
+		case made != nil:
+			settle.Outcome = *made
+		default:
+			outcome, err := refundAtToss(ctx, steps, refund)
+			if err != nil {
+				code, message := failureOf(err)
+				if code != paysaga.CodeRefundNotMade {
+					logger.Warn("parked refund: the retry did not settle it", "orderId", refund.OrderID, "code", code)
+					continue
+				}
+				// Toss holds no trace of it: the balance is the one before this refund.
+				settle.Code, settle.Message = code, message
+				var cause *refundRefused
+				if errors.As(err, &cause) {
+					settle.Code, settle.Message = cause.code, cause.message
+				}
+				outcome = activities.RefundOutcome{BalanceAmount: refund.BalanceBefore}
+				refusal = temporal.NewNonRetryableApplicationError(settle.Message, settle.Code, nil)
+			}
+			settle.Outcome = outcome
+		}
+		var order paysaga.Order
+		if err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.SettleParkedRefund, settle).Get(ctx, &order); err != nil {
+			logger.Warn("parked refund: Toss's balance does not settle it", "orderId", refund.OrderID, "error", err)
+			continue
+		}
+		if order.Status == paysaga.StatusCanceled {
+			if err := workflow.ExecuteLocalActivity(recordOutcome.on(ctx), acts.ReleaseStock, refund.OrderID).Get(ctx, nil); err != nil {
+				return RefundResult{}, err
+			}
+		}
+		logger.Info("parked refund settled", "orderId", refund.OrderID, "status", string(order.Status), "operator", d.operator)
+		if refusal != nil {
+			return RefundResult{}, refusal
+		}
+		refund.Status, refund.TransactionKey = paysaga.RefundDone, settle.Outcome.TransactionKey
+		if !settle.Outcome.BalanceAmount.Equal(refund.BalanceBefore.Sub(refund.Amount)) {
+			refund.Status = paysaga.RefundFailed
+		}
+		return RefundResult{Order: order, Refund: refund}, nil
+	}
+}
+
+// operatorDecision is a retry-compensation or resolve signal, whichever came first.
+type operatorDecision struct {
+	resolve        bool
+	operator, note string
+}
+
+// awaitOperator blocks until an operator's signal. A retry-compensation sent without an
+// input (the runbook's break-glass CLI before signals carried one) names nobody.
+func awaitOperator(ctx workflow.Context) operatorDecision {
+	var d operatorDecision
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalRetryCompensation), func(ch workflow.ReceiveChannel, _ bool) {
+		var req RetryRequest
+		ch.Receive(ctx, &req)
+		d = operatorDecision{operator: req.Operator, note: req.Note}
+	})
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalResolve), func(ch workflow.ReceiveChannel, _ bool) {
+		var req ResolveRequest
+		ch.Receive(ctx, &req)
+		d = operatorDecision{resolve: true, operator: req.Operator, note: req.Note}
+	})
+	sel.Select(ctx)
+	return d
 }

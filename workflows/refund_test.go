@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/mock"
@@ -98,7 +99,12 @@ func (s *refundSuite) TestUnknownOutcome_ReadBackFindsTheRefund() {
 	s.Require().NoError(err)
 }
 
-func (s *refundSuite) TestReadBackCannotDecide_ParksNeedsAttention() {
+// signalLater sends an operator's decision once the refund has parked.
+func (s *refundSuite) signalLater(name string, input any) {
+	s.env.RegisterDelayedCallback(func() { s.env.SignalWorkflow(name, input) }, time.Minute)
+}
+
+func (s *refundSuite) TestReadBackCannotDecide_ParkedUntilOperatorResolves_OrderFollowsTossBalance() {
 	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
 	s.env.OnActivity(a.TossRefund, mock.Anything, mock.Anything).
 		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("balance", "NOT_MATCHES_REFUNDABLE_AMOUNT", nil)).Once()
@@ -107,10 +113,47 @@ func (s *refundSuite) TestReadBackCannotDecide_ParksNeedsAttention() {
 	s.env.OnActivity(a.MarkNeedsAttention, mock.Anything, mock.MatchedBy(func(in activities.FailInput) bool {
 		return in.OrderID == orderID && in.Code == paysaga.CodeRefundUnresolved
 	})).Return(nil).Once()
-	_, err := s.run()
-	s.Equal(paysaga.CodeRefundUnresolved, s.code(err))
+	s.env.OnActivity(a.RecordEvent, mock.Anything, mock.MatchedBy(func(in activities.EventInput) bool {
+		return in.Type == paysaga.EventOperatorResolved && in.Evidence.Extra["operator"] == "kim.ops" && in.Evidence.Note == "refunded at the console"
+	})).Return(nil).Once()
+	// The operator refunded the whole payment at Toss's console: Toss's balance, not the
+	// operator's word, takes the order to CANCELED.
+	s.env.OnActivity(a.TossReadBalance, mock.Anything, mock.Anything).Return(activities.RefundOutcome{Toss: canceled, BalanceAmount: decimal.Zero}, nil).Once()
+	s.env.OnActivity(a.SettleParkedRefund, mock.Anything, mock.MatchedBy(func(in activities.SettleParkedRefundInput) bool {
+		return in.Outcome.BalanceAmount.IsZero() && in.Code == paysaga.EventOperatorResolved
+	})).Return(canceledOrder, nil).Once()
+	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
+	s.signalLater(workflows.SignalResolve, workflows.ResolveRequest{Operator: "kim.ops", Note: "refunded at the console"})
+	res, err := s.run()
+	s.Require().NoError(err)
+	s.Equal(paysaga.StatusCanceled, res.Order.Status)
 	s.NotContains(s.calls, "CompleteRefund")
 	s.NotContains(s.calls, "FailRefund")
+}
+
+func (s *refundSuite) TestParked_RetryRefusedAgainStaysParked_SecondRetryRefunds() {
+	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
+	s.env.OnActivity(a.TossRefund, mock.Anything, mock.Anything).
+		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("balance", "NOT_MATCHES_REFUNDABLE_AMOUNT", nil)).Twice()
+	s.env.OnActivity(a.ReadBackRefund, mock.Anything, mock.Anything).
+		Return(activities.RefundOutcome{}, temporal.NewNonRetryableApplicationError("other balance", paysaga.CodeRefundUnresolved, nil)).Twice()
+	s.env.OnActivity(a.TossRefund, mock.Anything, mock.Anything).Return(refunded, nil).Once()
+	s.env.OnActivity(a.MarkNeedsAttention, mock.Anything, mock.Anything).Return(nil).Once()
+	s.env.OnActivity(a.RecordEvent, mock.Anything, mock.MatchedBy(func(in activities.EventInput) bool {
+		return in.Type == paysaga.EventOperatorRetried && in.Evidence.Extra["operator"] == "kim.ops"
+	})).Return(nil).Twice()
+	s.env.OnActivity(a.SettleParkedRefund, mock.Anything, mock.MatchedBy(func(in activities.SettleParkedRefundInput) bool {
+		return in.Outcome.TransactionKey == "tx-1"
+	})).Return(canceledOrder, nil).Once()
+	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
+	s.signalLater(workflows.SignalRetryCompensation, workflows.RetryRequest{Operator: "kim.ops"})
+	s.env.RegisterDelayedCallback(func() {
+		s.env.SignalWorkflow(workflows.SignalRetryCompensation, workflows.RetryRequest{Operator: "kim.ops", Note: "Toss fixed"})
+	}, time.Hour)
+	res, err := s.run()
+	s.Require().NoError(err)
+	s.Equal(paysaga.StatusCanceled, res.Order.Status)
+	s.Equal("tx-1", res.Refund.TransactionKey)
 }
 
 func (s *refundSuite) TestTossRefusesAndBalanceUnchanged_RefundFailedWithTossCode() {
@@ -126,15 +169,22 @@ func (s *refundSuite) TestTossRefusesAndBalanceUnchanged_RefundFailedWithTossCod
 	s.Equal("REFUND_REJECTED", s.code(err))
 }
 
-func (s *refundSuite) TestTossRefundedButOrderRefusesRecord_ParksNeedsAttention() {
+func (s *refundSuite) TestTossRefundedButOrderRefusesRecord_ParkedUntilRetryRecordsToss() {
 	s.env.OnActivity(a.BeginRefund, mock.Anything, refundReq).Return(refund, nil).Once()
 	s.env.OnActivity(a.TossRefund, mock.Anything, mock.Anything).Return(refunded, nil).Once()
 	s.env.OnActivity(a.CompleteRefund, mock.Anything, mock.Anything).
 		Return(paysaga.Order{}, temporal.NewNonRetryableApplicationError("order moved", paysaga.CodeOrderNotCancelable, nil)).Once()
 	s.env.OnActivity(a.MarkNeedsAttention, mock.Anything, mock.Anything).Return(nil).Once()
+	s.env.OnActivity(a.RecordEvent, mock.Anything, mock.Anything).Return(nil).Once()
+	// Toss made the refund: the retry records it, without asking Toss to refund again.
+	s.env.OnActivity(a.SettleParkedRefund, mock.Anything, mock.MatchedBy(func(in activities.SettleParkedRefundInput) bool {
+		return in.Outcome.TransactionKey == "tx-1"
+	})).Return(canceledOrder, nil).Once()
+	s.env.OnActivity(a.ReleaseStock, mock.Anything, orderID).Return(nil).Once()
+	s.signalLater(workflows.SignalRetryCompensation, nil)
 	_, err := s.run()
-	s.Equal(paysaga.CodeRefundUnresolved, s.code(err))
-	s.NotContains(s.calls, "ReleaseStock")
+	s.Require().NoError(err)
+	s.Equal([]string{"BeginRefund", "TossRefund", "CompleteRefund", "MarkNeedsAttention", "RecordEvent", "SettleParkedRefund", "ReleaseStock"}, s.calls)
 }
 
 func (s *refundSuite) TestBeginRefused_NothingElseRuns() {

@@ -20,7 +20,8 @@ func TestComposeFile_SimulatorEnvironmentIsWhatTossSimReads(t *testing.T) {
 	opts, err := cli.NewProjectOptions([]string{"../../docker-compose.yml"},
 		cli.WithName("paysaga"),
 		cli.WithWorkingDirectory("../.."),
-		cli.WithEnv([]string{"JWT_HS256_SECRET=" + strings.Repeat("s", 32), "PAYLOAD_CODEC_KEYS=k1:" + strings.Repeat("A", 43) + "="}),
+		cli.WithEnv([]string{"JWT_HS256_SECRET=" + strings.Repeat("s", 32), "PAYLOAD_CODEC_KEYS=k1:" + strings.Repeat("A", 43) + "=",
+			"JWT_ISSUER=https://login.shop.example", "OPERATOR_JWT_ISSUER=https://sso.ops.example"}),
 		cli.WithProfiles([]string{"dev"}),
 	)
 	if err != nil {

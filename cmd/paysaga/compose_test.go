@@ -22,7 +22,8 @@ import (
 // and configuration the binary actually reads.
 
 // composeSecrets are what the file refuses to start without (${VAR:?…}).
-var composeSecrets = []string{"JWT_HS256_SECRET=" + strings.Repeat("s", 32), "PAYLOAD_CODEC_KEYS=k1:" + strings.Repeat("A", 43) + "="}
+var composeSecrets = []string{"JWT_HS256_SECRET=" + strings.Repeat("s", 32), "PAYLOAD_CODEC_KEYS=k1:" + strings.Repeat("A", 43) + "=",
+	"JWT_ISSUER=https://login.shop.example", "OPERATOR_JWT_ISSUER=https://sso.ops.example"}
 
 // loadCompose loads the file as `docker compose [--profile …] config` would.
 func loadCompose(t *testing.T, env []string, profiles ...string) (*types.Project, error) {
@@ -86,7 +87,7 @@ func TestComposeFile_LoadsWithAndWithoutTheDevProfile(t *testing.T) {
 		t.Errorf("worker's TOSS_API_URL is %q, want the configured one", got)
 	}
 	// No secret, no stack: compose refuses to start rather than run with a default key.
-	for _, missing := range []string{"JWT_HS256_SECRET", "PAYLOAD_CODEC_KEYS"} {
+	for _, missing := range []string{"JWT_HS256_SECRET", "PAYLOAD_CODEC_KEYS", "JWT_ISSUER", "OPERATOR_JWT_ISSUER"} {
 		var env []string
 		for _, kv := range composeSecrets {
 			if !strings.HasPrefix(kv, missing+"=") {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/paysaga/paysaga"
 	"github.com/paysaga/paysaga/api"
+	"github.com/paysaga/paysaga/devstack"
 	"github.com/paysaga/paysaga/internal/stacktest"
 	"github.com/paysaga/paysaga/tosssim"
 )
@@ -52,9 +53,12 @@ func productionStack(t *testing.T) *prodStack {
 		Name: "production", DB: "postgres", Workers: stacktest.NoWorkers, LogLevel: slog.LevelError,
 		JWTSecret: jwtSecret, CodecKeys: "k1:" + randomBase64(32),
 	})
-	// The API processes verify tokens as production does: with the secret alone.
+	// The API processes verify tokens as production does: the secret, and the issuers and
+	// audience stacktest.ProcessEnv gives them.
 	prodOnce.Do(func() {
-		prodAuth, prodErr = api.NewAuth(context.Background(), api.AuthConfig{HS256Secret: []byte(jwtSecret)})
+		prodAuth, prodErr = api.NewAuth(context.Background(), api.AuthConfig{HS256Secret: []byte(jwtSecret),
+			Issuer: devstack.TokenIssuer, Audience: devstack.TokenAudience,
+			OperatorIssuer: devstack.OperatorTokenIssuer, OperatorAudience: devstack.TokenAudience})
 	})
 	if prodErr != nil {
 		t.Fatal(prodErr)

@@ -44,9 +44,18 @@ func TestSecretSettings_HelpNeverShowsThem(t *testing.T) {
 	}
 }
 
+// tokenSources are the issuers and audiences production must be given.
+var tokenSources = map[string]string{
+	"JWT_ISSUER": "https://login.shop.example", "JWT_AUDIENCE": "paysaga",
+	"OPERATOR_JWT_ISSUER": "https://sso.ops.example", "OPERATOR_JWT_AUDIENCE": "paysaga-admin",
+}
+
 func TestAPISecurity_ProductionAPIHasNoDevEndpoints(t *testing.T) {
 	t.Setenv("TOSS_SECRET_KEY", helpTossSecret)
 	t.Setenv("JWT_HS256_SECRET", helpJWTSecret)
+	for k, v := range tokenSources {
+		t.Setenv(k, v)
+	}
 	t.Setenv("PAYLOAD_CODEC_KEYS", codec.FormatKeys(codec.NewKey("k1")))
 	s := newSettings("api")
 	sec := s.apiSecurity()
@@ -71,18 +80,45 @@ func TestAPISecurity_ProductionAPIHasNoDevEndpoints(t *testing.T) {
 }
 
 func TestAPISecurity_RefusesToStartWithoutKeys(t *testing.T) {
+	ok := map[string]string{"TOSS_SECRET_KEY": helpTossSecret, "JWT_HS256_SECRET": helpJWTSecret}
+	for k, v := range tokenSources {
+		ok[k] = v
+	}
+	// without is the working configuration less key, or with key set to value.
+	without := func(key string, value ...string) map[string]string {
+		env := map[string]string{}
+		for k, v := range ok {
+			env[k] = v
+		}
+		delete(env, key)
+		if len(value) > 0 {
+			env[key] = value[0]
+		}
+		return env
+	}
 	cases := map[string]map[string]string{
-		"no token key":         {"TOSS_SECRET_KEY": helpTossSecret},
-		"short HS256 secret":   {"TOSS_SECRET_KEY": helpTossSecret, "JWT_HS256_SECRET": "short"},
-		"no Toss secret key":   {"JWT_HS256_SECRET": helpJWTSecret},
-		"wildcard CORS":        {"TOSS_SECRET_KEY": helpTossSecret, "JWT_HS256_SECRET": helpJWTSecret, "CORS_ORIGINS": "*"},
-		"fractional maximum":   {"TOSS_SECRET_KEY": helpTossSecret, "JWT_HS256_SECRET": helpJWTSecret, "MAX_ORDER_AMOUNT": "10.5"},
-		"unparseable limit":    {"TOSS_SECRET_KEY": helpTossSecret, "JWT_HS256_SECRET": helpJWTSecret, "RATE_LIMIT_PER_USER": "fast"},
-		"proxy not an address": {"TOSS_SECRET_KEY": helpTossSecret, "JWT_HS256_SECRET": helpJWTSecret, "TRUSTED_PROXIES": "proxy.local"},
+		"no customer token issuer":   without("JWT_ISSUER"),
+		"no customer token audience": without("JWT_AUDIENCE"),
+		"no operator token issuer":   without("OPERATOR_JWT_ISSUER"),
+		"no operator token audience": without("OPERATOR_JWT_AUDIENCE"),
+		"operators from the shop login": func() map[string]string {
+			env := without("OPERATOR_JWT_ISSUER", tokenSources["JWT_ISSUER"])
+			env["OPERATOR_JWT_AUDIENCE"] = tokenSources["JWT_AUDIENCE"]
+			return env
+		}(),
+		"operator tokens that never end": without("OPERATOR_TOKEN_MAX_TTL", "0s"),
+		"no token key":                   without("JWT_HS256_SECRET"),
+		"short HS256 secret":             without("JWT_HS256_SECRET", "short"),
+		"no Toss secret key":             without("TOSS_SECRET_KEY"),
+		"wildcard CORS":                  without("CORS_ORIGINS", "*"),
+		"fractional maximum":             without("MAX_ORDER_AMOUNT", "10.5"),
+		"unparseable limit":              without("RATE_LIMIT_PER_USER", "fast"),
+		"proxy not an address":           without("TRUSTED_PROXIES", "proxy.local"),
 	}
 	for name, env := range cases {
 		t.Run(name, func(t *testing.T) {
-			for _, k := range []string{"TOSS_SECRET_KEY", "JWT_HS256_SECRET", "JWT_PUBLIC_KEY_FILE", "JWT_JWKS_URL", "CORS_ORIGINS", "MAX_ORDER_AMOUNT", "RATE_LIMIT_PER_USER", "TRUSTED_PROXIES"} {
+			for _, k := range []string{"TOSS_SECRET_KEY", "JWT_HS256_SECRET", "JWT_PUBLIC_KEY_FILE", "JWT_JWKS_URL", "CORS_ORIGINS", "MAX_ORDER_AMOUNT", "RATE_LIMIT_PER_USER", "TRUSTED_PROXIES",
+				"JWT_ISSUER", "JWT_AUDIENCE", "OPERATOR_JWT_ISSUER", "OPERATOR_JWT_AUDIENCE", "OPERATOR_TOKEN_MAX_TTL"} {
 				t.Setenv(k, env[k])
 			}
 			s := newSettings("api")

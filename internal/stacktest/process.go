@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paysaga/paysaga/devstack"
 	"github.com/paysaga/paysaga/internal/workerpool"
 )
 
@@ -33,6 +34,9 @@ func (s *Stack) ProcessEnv(extra ...string) []string {
 	if s.Security.JWTSecret != "" {
 		env = append(env, "JWT_HS256_SECRET="+s.Security.JWTSecret)
 	}
+	// The dev stack's token sources, so that its tokens open the production API too.
+	env = append(env, "JWT_ISSUER="+devstack.TokenIssuer, "JWT_AUDIENCE="+devstack.TokenAudience,
+		"OPERATOR_JWT_ISSUER="+devstack.OperatorTokenIssuer, "OPERATOR_JWT_AUDIENCE="+devstack.TokenAudience)
 	return append(env, extra...)
 }
 
