@@ -35,7 +35,8 @@ type Settings struct {
 	// docs/benchmarks.md).
 	TemporalUncompressed bool
 	// Codec seals every workflow payload the client writes and opens what it reads: the
-	// histories hold customer data. API and workers must share its keys.
+	// histories hold customer data. API and workers must share its keys. A payload it did
+	// not seal is refused, counted and logged (see codec.SealedOnlyDataConverter).
 	Codec *codec.Codec
 	// Telemetry, when set, gets the Temporal client's metrics and traces and measures the
 	// Toss calls.
@@ -79,7 +80,11 @@ func dialTemporal(s Settings) (client.Client, error) {
 	if s.TemporalUncompressed {
 		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	}
-	dc := codec.DataConverter(s.Codec)
+	dc := codec.SealedOnlyDataConverter(s.Codec, func(err error) {
+		s.Telemetry.CodecRefused()
+		s.Logger.Warn("refused a workflow payload no codec key sealed: a workflow or signal from someone without the keys",
+			"error", err)
+	})
 	opts.DataConverter, opts.FailureConverter = dc, codec.FailureConverter(dc)
 	if s.Telemetry != nil {
 		if err := s.Telemetry.TemporalClientOptions(&opts); err != nil {
