@@ -269,16 +269,12 @@ func (c *confirmation) waitForOperator(ctx workflow.Context, cause error) (resol
 	c.setStage(ctx, paysaga.StatusNeedsAttention)
 	workflow.GetLogger(ctx).Warn("payment needs attention", "orderId", c.claim.OrderID, "code", code)
 
-	retry := workflow.GetSignalChannel(ctx, SignalRetryCompensation)
-	resolve := workflow.GetSignalChannel(ctx, SignalResolve)
 	var req ResolveRequest
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(retry, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
-	sel.AddReceive(resolve, func(ch workflow.ReceiveChannel, _ bool) {
-		ch.Receive(ctx, &req)
-		resolved = true
-	})
-	sel.Select(ctx)
+	if workflow.GetVersion(ctx, sealedOperatorSignals, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		resolved = c.waitForAnySignal(ctx, &req)
+	} else {
+		resolved = c.waitForSealedSignal(ctx, &req)
+	}
 	if !resolved {
 		return false, nil
 	}
@@ -290,6 +286,62 @@ func (c *confirmation) waitForOperator(ctx workflow.Context, cause error) (resol
 		return false, err
 	}
 	return true, nil
+}
+
+// sealedOperatorSignals is the change that made a parked payment take a resolve only when
+// its payload is sealed with the service's keys and names the operator. Before it, anyone
+// who could reach the Temporal frontend could resolve a payment under a made-up name. A
+// payment parked before the change still takes what it took then, so that its history
+// replays as it ran.
+const sealedOperatorSignals = "sealed-operator-signals"
+
+// waitForAnySignal is how a payment parked before sealedOperatorSignals waits: any payload
+// is read, sealed or not.
+func (c *confirmation) waitForAnySignal(ctx workflow.Context, req *ResolveRequest) (resolved bool) {
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalRetryCompensation), func(ch workflow.ReceiveChannel, _ bool) {
+		ch.Receive(ctx, nil)
+	})
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalResolve), func(ch workflow.ReceiveChannel, _ bool) {
+		ch.Receive(ctx, (*anyResolveRequest)(req))
+		resolved = true
+	})
+	sel.Select(ctx)
+	return resolved
+}
+
+// anyResolveRequest is a ResolveRequest that the workers' data converter reads from a
+// plaintext payload too (see codec.PlaintextAllowed).
+type anyResolveRequest ResolveRequest
+
+func (*anyResolveRequest) PlaintextAllowed() {}
+
+// waitForSealedSignal waits for a retry-compensation or for a resolve that is sealed and
+// names its operator. The workers' data converter refuses a payload it did not seal, and
+// the SDK's signal channel then drops the signal and logs it (a workflow task never fails
+// over a signal, or anyone could freeze a saga); what is dropped is logged here too, and
+// the payment stays parked. A retry carries no decision of its own: it runs the idempotent
+// compensation again, which reads Toss before it gives anything back.
+func (c *confirmation) waitForSealedSignal(ctx workflow.Context, req *ResolveRequest) (resolved bool) {
+	retry := workflow.GetSignalChannel(ctx, SignalRetryCompensation)
+	resolve := workflow.GetSignalChannel(ctx, SignalResolve)
+	for {
+		retried := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(retry, func(ch workflow.ReceiveChannel, _ bool) { retried = ch.ReceiveAsync(nil) })
+		sel.AddReceive(resolve, func(ch workflow.ReceiveChannel, _ bool) {
+			var got ResolveRequest
+			if ch.ReceiveAsync(&got) && got.Operator != "" {
+				*req, resolved = got, true
+			}
+		})
+		sel.Select(ctx)
+		if retried || resolved {
+			return resolved
+		}
+		workflow.GetLogger(ctx).Warn("dropped a resolve signal that is not sealed with the service's keys or names no operator; the payment stays parked",
+			"orderId", c.claim.OrderID)
+	}
 }
 
 func (c *confirmation) evidence(code string) paysaga.Evidence {
