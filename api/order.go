@@ -12,9 +12,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/codec"
 	"github.com/paysaga/paysaga/workflows"
 )
 
@@ -334,8 +336,45 @@ func settled(o paysaga.Order) (bool, error) {
 	return false, nil
 }
 
-// startConfirm starts the order's saga, or attaches to the one already running.
+// startConfirm starts the order's saga, or joins the one already running when this service
+// started it.
+//
+// The workflow ID payment:<orderId> is guessable on purpose: operators, the runbook and
+// reconciliation find a payment by it, and the orderId shows in the shop's URLs. So anyone
+// who can reach the Temporal frontend can start a run under it first — with a made-up
+// claim, or a workflow of another type — and a start that joined such a run would leave the
+// real confirm waiting on it. A run is joined only when it is a ConfirmPayment whose input
+// this service sealed and which claims this order; any other is terminated and the real
+// saga started in its place. (The workers refuse a run whose input is not sealed anyway:
+// it fails before its first step. Its ID is freed at once only by the terminate.)
 func (s *Server) startConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (client.WorkflowRun, error) {
+	for attempt := 0; ; attempt++ {
+		run, err := s.startOrJoinConfirm(ctx, claim)
+		if err != nil {
+			return nil, err
+		}
+		ours, why, err := s.confirmStartedByUs(ctx, run, claim.OrderID)
+		if err != nil {
+			return nil, fmt.Errorf("check the confirm of %s: %w", claim.OrderID, err)
+		}
+		if ours {
+			return run, nil
+		}
+		if attempt > 0 {
+			// Terminated once and squatted again at once: someone is racing the shopper.
+			return nil, fmt.Errorf("confirm of %s: the workflow ID is taken by a run this service did not start (%s)", claim.OrderID, why)
+		}
+		s.logger.Warn("terminating a run under the confirm's workflow ID that this service did not start",
+			"orderId", claim.OrderID, "workflowId", run.GetID(), "runId", run.GetRunID(), "reason", why)
+		err = s.temporal.TerminateWorkflow(ctx, run.GetID(), run.GetRunID(), "not started by paysaga: "+why)
+		var gone *serviceerror.NotFound
+		if err != nil && !errors.As(err, &gone) {
+			return nil, fmt.Errorf("terminate the run squatting the confirm of %s: %w", claim.OrderID, err)
+		}
+	}
+}
+
+func (s *Server) startOrJoinConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (client.WorkflowRun, error) {
 	id := workflows.WorkflowID(claim.OrderID)
 	opts := client.StartWorkflowOptions{
 		ID:        id,
@@ -356,12 +395,57 @@ func (s *Server) startConfirm(ctx context.Context, claim paysaga.ConfirmClaim) (
 	run, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.ConfirmPayment, claim)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return s.temporal.GetWorkflow(ctx, id, ""), nil
+		return s.temporal.GetWorkflow(ctx, id, started.RunId), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("start confirm of %s: %w", claim.OrderID, err)
 	}
 	return run, nil
+}
+
+// confirmStartedByUs reads the run's start and tells whether this service started it: a
+// ConfirmPayment whose input is sealed with the codec's keys and claims orderID. Only
+// holders of the keys can seal, so a stranger can at most copy a sealed claim from another
+// history, and that claim names its own order. why says what is wrong when it is not.
+func (s *Server) confirmStartedByUs(ctx context.Context, run client.WorkflowRun, orderID string) (ours bool, why string, err error) {
+	iter := s.temporal.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !iter.HasNext() {
+		return false, "", errors.New("the run has no history")
+	}
+	first, err := iter.Next()
+	if err != nil {
+		return false, "", err
+	}
+	start := first.GetWorkflowExecutionStartedEventAttributes()
+	if start == nil {
+		return false, "", fmt.Errorf("the run's first event is %s", first.GetEventType())
+	}
+	if name := start.GetWorkflowType().GetName(); name != "ConfirmPayment" {
+		return false, "a workflow of type " + name, nil
+	}
+	input := start.GetInput()
+	if len(input.GetPayloads()) != 1 {
+		return false, "its input is not one claim", nil
+	}
+	for _, p := range input.GetPayloads() {
+		if !codec.Sealed(p) {
+			return false, "its input is not sealed with the service's keys", nil
+		}
+	}
+	if s.cfg.Codec == nil {
+		// An API built without the codec (a test's) cannot open the claim; app.Open never
+		// builds one.
+		return true, "", nil
+	}
+	var claim paysaga.ConfirmClaim
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), s.cfg.Codec)
+	if err := dc.FromPayloads(input, &claim); err != nil {
+		return false, "its input does not open with the service's keys", nil
+	}
+	if claim.OrderID != orderID {
+		return false, "its claim is for another order", nil
+	}
+	return true, "", nil
 }
 
 // confirmFailure turns a saga's failure into the answer. The order row is the record: when

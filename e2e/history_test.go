@@ -14,6 +14,8 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/proxy"
 	"go.temporal.io/api/temporalproto"
+
+	"github.com/paysaga/paysaga/codec"
 )
 
 var (
@@ -61,15 +63,37 @@ func (c *checkout) recordHistory(workflowID, name string) {
 		}
 		hist.Events = append(hist.Events, ev)
 	}
-	// The stack seals payloads with its own codec key; the replay test runs with the SDK's
-	// default converter and no key, so the recording keeps them opened.
+	// The stack seals payloads with a key of its own, which dies with it. The recording
+	// seals them again with the release's replay key (a test key beside the histories), and
+	// leaves what came unsealed unsealed: the workers refuse plaintext, so the replay must
+	// see exactly which payloads were sealed to run as the worker ran.
+	replay, err := replayCodec(recordRelease)
+	if err != nil {
+		c.t.Fatal(err)
+	}
 	if err := proxy.VisitPayloads(context.Background(), &hist, proxy.VisitPayloadsOptions{
-		Visitor: func(_ *proxy.VisitPayloadsContext, p []*commonpb.Payload) ([]*commonpb.Payload, error) {
-			return c.stack.Codec.Decode(p)
+		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+			out := make([]*commonpb.Payload, len(ps))
+			for i, p := range ps {
+				if !codec.Sealed(p) {
+					out[i] = p
+					continue
+				}
+				opened, err := c.stack.Codec.Decode([]*commonpb.Payload{p})
+				if err != nil {
+					return nil, err
+				}
+				resealed, err := replay.Encode(opened)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = resealed[0]
+			}
+			return out, nil
 		},
 		SkipSearchAttributes: true,
 	}); err != nil {
-		c.t.Fatalf("open the payloads of %s: %v", workflowID, err)
+		c.t.Fatalf("reseal the payloads of %s: %v", workflowID, err)
 	}
 	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&hist)
 	if err != nil {
@@ -94,6 +118,19 @@ func (c *checkout) recordHistory(workflowID, name string) {
 		c.t.Fatal(err)
 	}
 	c.t.Logf("recorded %s", path)
+}
+
+// replayCodec is the codec of a release's recordings, from the release folder's
+// replay.keys, which the first recording creates. The key is a test key and is committed:
+// it protects nothing, and the replay test needs it.
+func replayCodec(release string) (*codec.Codec, error) {
+	recordedMu.Lock()
+	defer recordedMu.Unlock()
+	keys, err := codec.LoadOrCreateKeyFile(filepath.Join("..", "workflows", "testdata", "histories", release, "replay.keys"))
+	if err != nil {
+		return nil, err
+	}
+	return codec.New(keys...)
 }
 
 // recordRefundHistory records the history of the order's first refund, whose workflow ID

@@ -15,6 +15,7 @@ const (
 	MetricTossRequestDuration = "paysaga_toss_request_duration_seconds"
 	MetricStockOuts           = "paysaga_stock_outs_total"
 	MetricNeedsAttention      = "paysaga_needs_attention_total"
+	MetricCodecRefused        = "paysaga_codec_refused_payloads_total"
 )
 
 // metrics are paysaga's own series; the Temporal SDK adds its temporal_* series beside them.
@@ -25,6 +26,7 @@ type metrics struct {
 	tossDuration    *prometheus.HistogramVec
 	stockOuts       *prometheus.CounterVec
 	needsAttention  prometheus.Counter
+	codecRefused    prometheus.Counter
 }
 
 // latencyBuckets reach from a fast local read to the 30 s a Toss call may take.
@@ -47,8 +49,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			"stage"),
 		needsAttention: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricNeedsAttention,
 			Help: "Payments parked as NEEDS_ATTENTION because a compensation could not finish."}),
+		codecRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricCodecRefused,
+			Help: "Workflow payloads refused because no configured codec key sealed them: a workflow started " +
+				"or a signal sent by someone without the keys."}),
 	}
-	reg.MustRegister(m.httpDuration, m.httpInFlight, m.confirmOutcomes, m.tossDuration, m.stockOuts, m.needsAttention)
+	reg.MustRegister(m.httpDuration, m.httpInFlight, m.confirmOutcomes, m.tossDuration, m.stockOuts, m.needsAttention,
+		m.codecRefused)
 	return m
 }
 
@@ -80,3 +86,10 @@ func (t *Telemetry) HTTPInFlight() (done func()) {
 
 // StockOut counts an order refused for want of stock.
 func (t *Telemetry) StockOut(stage string) { t.metrics.stockOuts.WithLabelValues(stage).Inc() }
+
+// CodecRefused counts a workflow payload refused for not being sealed (nil: not counted).
+func (t *Telemetry) CodecRefused() {
+	if t != nil {
+		t.metrics.codecRefused.Inc()
+	}
+}

@@ -277,7 +277,8 @@ func (c *confirmation) waitForOperator(ctx workflow.Context, cause error) (resol
 	c.setStage(ctx, paysaga.StatusNeedsAttention)
 	workflow.GetLogger(ctx).Warn("payment needs attention", "orderId", c.claim.OrderID, "code", code)
 
-	d := awaitOperator(ctx)
+	sealed := workflow.GetVersion(ctx, sealedOperatorSignals, workflow.DefaultVersion, 1) != workflow.DefaultVersion
+	d := awaitOperator(ctx, sealed, c.claim.OrderID)
 	event := paysaga.EventOperatorResolved
 	if !d.resolve && workflow.GetVersion(ctx, versionOperatorRetryRecorded, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return false, nil
@@ -298,6 +299,24 @@ func (c *confirmation) waitForOperator(ctx workflow.Context, cause error) (resol
 // versionOperatorRetryRecorded: a retry-compensation is recorded as an OPERATOR_RETRIED
 // event naming who asked, as a resolve always was; runs that got a retry before did not.
 const versionOperatorRetryRecorded = "operator-retry-recorded"
+
+// sealedOperatorSignals is the change that made a parked payment take a resolve only when
+// its payload is sealed with the service's keys and names the operator. Before it, anyone
+// who could reach the Temporal frontend could resolve a payment under a made-up name. A
+// payment parked before the change still takes what it took then, so that its history
+// replays as it ran.
+const sealedOperatorSignals = "sealed-operator-signals"
+
+// anyResolveRequest is a ResolveRequest that the workers' data converter reads from a
+// plaintext payload too (see codec.PlaintextAllowed).
+type anyResolveRequest ResolveRequest
+
+func (*anyResolveRequest) PlaintextAllowed() {}
+
+// anyRetryRequest is a RetryRequest read from a plaintext payload too, for the same runs.
+type anyRetryRequest RetryRequest
+
+func (*anyRetryRequest) PlaintextAllowed() {}
 
 func (c *confirmation) evidence(code string) paysaga.Evidence {
 	claim, order := c.claim, c.order

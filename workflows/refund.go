@@ -139,7 +139,7 @@ func parkRefund(ctx workflow.Context, steps renamedSteps, refund paysaga.Refund,
 func waitOnParkedRefund(ctx workflow.Context, steps renamedSteps, refund paysaga.Refund, made *activities.RefundOutcome) (RefundResult, error) {
 	logger := workflow.GetLogger(ctx)
 	for {
-		d := awaitOperator(ctx)
+		d := awaitOperator(ctx, true, refund.OrderID)
 		ev := paysaga.Evidence{Note: d.note, Extra: map[string]any{"operator": d.operator, "refundSeq": refund.Seq, "requestId": refund.RequestID}}
 		event := paysaga.EventOperatorRetried
 		if d.resolve {
@@ -210,19 +210,53 @@ type operatorDecision struct {
 
 // awaitOperator blocks until an operator's signal. A retry-compensation sent without an
 // input (the runbook's break-glass CLI before signals carried one) names nobody.
-func awaitOperator(ctx workflow.Context) operatorDecision {
-	var d operatorDecision
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalRetryCompensation), func(ch workflow.ReceiveChannel, _ bool) {
-		var req RetryRequest
-		ch.Receive(ctx, &req)
-		d = operatorDecision{operator: req.Operator, note: req.Note}
-	})
-	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalResolve), func(ch workflow.ReceiveChannel, _ bool) {
-		var req ResolveRequest
-		ch.Receive(ctx, &req)
-		d = operatorDecision{resolve: true, operator: req.Operator, note: req.Note}
-	})
-	sel.Select(ctx)
-	return d
+//
+// When sealed, a signal is taken only if the workers' data converter could open it: it
+// refuses a payload not sealed with the service's keys, and the SDK's signal channel then
+// drops the signal and logs it (a workflow task never fails over a signal, or anyone who
+// reaches the Temporal frontend could freeze a saga). A resolve must also name its
+// operator. What is dropped is logged here too, and the payment stays parked. Runs parked
+// before signals had to be sealed wait as they did then, so that their histories replay.
+func awaitOperator(ctx workflow.Context, sealed bool, orderID string) operatorDecision {
+	retry := workflow.GetSignalChannel(ctx, SignalRetryCompensation)
+	resolve := workflow.GetSignalChannel(ctx, SignalResolve)
+	if !sealed {
+		var d operatorDecision
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(retry, func(ch workflow.ReceiveChannel, _ bool) {
+			var req anyRetryRequest
+			ch.Receive(ctx, &req)
+			d = operatorDecision{operator: req.Operator, note: req.Note}
+		})
+		sel.AddReceive(resolve, func(ch workflow.ReceiveChannel, _ bool) {
+			var req anyResolveRequest
+			ch.Receive(ctx, &req)
+			d = operatorDecision{resolve: true, operator: req.Operator, note: req.Note}
+		})
+		sel.Select(ctx)
+		return d
+	}
+	for {
+		var d operatorDecision
+		got := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(retry, func(ch workflow.ReceiveChannel, _ bool) {
+			var req RetryRequest
+			if ch.ReceiveAsync(&req) {
+				d, got = operatorDecision{operator: req.Operator, note: req.Note}, true
+			}
+		})
+		sel.AddReceive(resolve, func(ch workflow.ReceiveChannel, _ bool) {
+			var req ResolveRequest
+			if ch.ReceiveAsync(&req) && req.Operator != "" {
+				d, got = operatorDecision{resolve: true, operator: req.Operator, note: req.Note}, true
+			}
+		})
+		sel.Select(ctx)
+		if got {
+			return d
+		}
+		workflow.GetLogger(ctx).Warn("dropped an operator signal that is not sealed with the service's keys or names no operator; the payment stays parked",
+			"orderId", orderID)
+	}
 }

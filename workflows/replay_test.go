@@ -1,13 +1,41 @@
 package workflows_test
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"go.temporal.io/sdk/worker"
 
+	"github.com/paysaga/paysaga/codec"
 	"github.com/paysaga/paysaga/workflows"
 )
+
+// replayerFor is the replayer of a release's folder. From v0.3.0 on, recordings keep every
+// payload that was sealed sealed (with the folder's replay.keys) and every plaintext payload
+// plaintext, and replay with the workers' own converter, which refuses plaintext: the
+// refusals replay as they ran. Older folders were recorded opened, with the SDK's default
+// converter.
+func replayerFor(dir string) (worker.WorkflowReplayer, error) {
+	keyFile := filepath.Join(dir, "replay.keys")
+	if _, err := os.Stat(keyFile); errors.Is(err, fs.ErrNotExist) {
+		return worker.NewWorkflowReplayer(), nil
+	}
+	keys, err := codec.LoadOrCreateKeyFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	c, err := codec.New(keys...)
+	if err != nil {
+		return nil, err
+	}
+	dc := codec.SealedOnlyDataConverter(c, nil)
+	return worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+		DataConverter: dc, FailureConverter: codec.FailureConverter(dc),
+	})
+}
 
 // TestReplay_RecordedHistories replays histories recorded from real runs on the dev stack,
 // one folder per release: one of every workflow type and of each way a confirm or a refund
@@ -27,7 +55,10 @@ func TestReplay_RecordedHistories(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Join(filepath.Base(filepath.Dir(f)), filepath.Base(f)), func(t *testing.T) {
-			replayer := worker.NewWorkflowReplayer()
+			replayer, err := replayerFor(filepath.Dir(f))
+			if err != nil {
+				t.Fatal(err)
+			}
 			replayer.RegisterWorkflow(workflows.ConfirmPayment)
 			replayer.RegisterWorkflow(workflows.RefundPayment)
 			replayer.RegisterWorkflow(workflows.ExpireOrders)

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/paysaga/paysaga"
@@ -18,9 +22,12 @@ import (
 	"github.com/paysaga/paysaga/workflows"
 )
 
-// connections are the settings api and worker share: where the database and Temporal are.
+// connections are the settings api and worker share: where the database and Temporal are,
+// and how the Temporal connection proves itself (TLS, mTLS, an API key).
 type connections struct {
 	databaseURL, temporalAddress, namespace *string
+	tlsCert, tlsKey, tlsCA, tlsServerName   *string
+	apiKey                                  *secretFlag
 }
 
 func (s settings) connections() connections {
@@ -28,7 +35,67 @@ func (s settings) connections() connections {
 		databaseURL:     s.database(),
 		temporalAddress: s.str("temporal-address", "TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"),
 		namespace:       s.str("temporal-namespace", "TEMPORAL_NAMESPACE", "default", "Temporal namespace"),
+		tlsCert: s.str("temporal-tls-cert", "TEMPORAL_TLS_CERT", "",
+			"client certificate (PEM file) for mTLS to Temporal; needs -temporal-tls-key"),
+		tlsKey: s.str("temporal-tls-key", "TEMPORAL_TLS_KEY", "", "the client certificate's private key (PEM file)"),
+		tlsCA: s.str("temporal-tls-ca", "TEMPORAL_TLS_CA", "",
+			"CA certificates (PEM file) that Temporal's server certificate must chain to; empty: the system's"),
+		tlsServerName: s.str("temporal-tls-server-name", "TEMPORAL_TLS_SERVER_NAME", "",
+			"the name Temporal's server certificate must carry; empty: the host of -temporal-address"),
+		apiKey: s.secret("temporal-api-key", "TEMPORAL_API_KEY", "Temporal Cloud API key; implies TLS"),
 	}
+}
+
+// temporalTLS is the TLS of the Temporal connection: nil (plaintext, the dev stack's) when
+// none of the TLS settings is set. A certificate without its key, or a key without its
+// certificate, is refused: half of an mTLS setup would quietly connect without the client
+// certificate the server is meant to check.
+func (c connections) temporalTLS() (*tls.Config, error) {
+	cert, key, ca, name := *c.tlsCert, *c.tlsKey, *c.tlsCA, *c.tlsServerName
+	if (cert == "") != (key == "") {
+		return nil, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both for mTLS, or neither")
+	}
+	if cert == "" && ca == "" && name == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: name}
+	if cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	if ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TEMPORAL_TLS_CA: no PEM certificate in %s", ca)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// settings are the app settings of these connections, without the database check.
+func (c connections) settings(payloads *codec.Codec, tel *telemetry.Telemetry, logger *slog.Logger) (app.Settings, error) {
+	tlsConfig, err := c.temporalTLS()
+	if err != nil {
+		return app.Settings{}, err
+	}
+	return app.Settings{
+		DatabaseURL:       *c.databaseURL,
+		TemporalAddress:   *c.temporalAddress,
+		TemporalNamespace: *c.namespace,
+		TemporalTLS:       tlsConfig,
+		TemporalAPIKey:    c.apiKey.value,
+		Codec:             payloads,
+		Telemetry:         tel,
+		Logger:            logger,
+	}, nil
 }
 
 // open opens the store and dials Temporal, sealing payloads with payloads and reporting to
@@ -37,14 +104,11 @@ func (c connections) open(ctx context.Context, payloads *codec.Codec, tel *telem
 	if err := required("DATABASE_URL", *c.databaseURL); err != nil {
 		return nil, err
 	}
-	return app.Open(ctx, app.Settings{
-		DatabaseURL:       *c.databaseURL,
-		TemporalAddress:   *c.temporalAddress,
-		TemporalNamespace: *c.namespace,
-		Codec:             payloads,
-		Telemetry:         tel,
-		Logger:            logger,
-	})
+	s, err := c.settings(payloads, tel, logger)
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, s)
 }
 
 func runAPI(ctx context.Context, args []string, logger *slog.Logger) error {

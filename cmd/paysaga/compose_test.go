@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -260,6 +261,32 @@ func TestComposeFile_WorkersScaleAndShutDownGracefully(t *testing.T) {
 		if name != "tosssim" && len(svc.Profiles) > 0 {
 			t.Errorf("%s is in profiles %v: the production stack must run without any", name, svc.Profiles)
 		}
+	}
+}
+
+// Whoever reaches Temporal's frontend or its Web UI can terminate and reset payments, which
+// no codec stops: both are published on the host's loopback only.
+func TestComposeFile_TemporalFrontendAndWebUIOnLoopbackOnly(t *testing.T) {
+	p := devProject(t)
+	for _, name := range []string{"temporal", "temporal-ui"} {
+		svc, ok := p.Services[name]
+		if !ok {
+			t.Fatalf("no service %s", name)
+		}
+		if len(svc.Ports) == 0 {
+			t.Errorf("%s publishes no port: operators need it on the host", name)
+		}
+		for _, port := range svc.Ports {
+			if port.HostIP != "127.0.0.1" {
+				t.Errorf("%s publishes %s:%s on %q: want 127.0.0.1 only", name, port.Published, fmt.Sprint(port.Target), port.HostIP)
+			}
+		}
+	}
+	if ports := p.Services["temporal-ui"].Ports; len(ports) != 1 || ports[0].Published != "8233" {
+		t.Errorf("temporal-ui: want 127.0.0.1:8233, got %+v", ports)
+	}
+	if ports := p.Services["temporal"].Ports; len(ports) != 1 || ports[0].Published != "7233" {
+		t.Errorf("temporal: want 127.0.0.1:7233, got %+v", ports)
 	}
 }
 
