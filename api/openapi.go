@@ -67,12 +67,16 @@ func documentOf(routes []*echo.Route) (jsonDoc, yamlDoc []byte, err error) {
 	return jsonDoc, yamlDoc, nil
 }
 
-// pathTemplate writes echo's /orders/:orderId as OpenAPI's /orders/{orderId}.
+// pathTemplate writes echo's /orders/:orderId as OpenAPI's /orders/{orderId}, and /assets/*
+// as /assets/{path}.
 func pathTemplate(route string) string {
 	segs := strings.Split(route, "/")
 	for i, seg := range segs {
-		if strings.HasPrefix(seg, ":") {
+		switch {
+		case strings.HasPrefix(seg, ":"):
 			segs[i] = "{" + seg[1:] + "}"
+		case seg == "*": // a static folder: the document names the rest of the path {path}
+			segs[i] = "{path}"
 		}
 	}
 	return strings.Join(segs, "/")

@@ -24,9 +24,11 @@ import (
 	"github.com/shopspring/decimal"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/paysaga/paysaga"
+	"github.com/paysaga/paysaga/codec"
 	"github.com/paysaga/paysaga/store"
 	"github.com/paysaga/paysaga/toss"
 	"github.com/paysaga/paysaga/workflows"
@@ -181,11 +183,19 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	defer st.Close()
 	r.store = st
-	tc, err := client.Dial(client.Options{
+	opts := client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
-	})
+	}
+	// The run signals parked sagas as an operator does, and the workers take only signals
+	// sealed with their keys: the run seals with the keys it gives them.
+	if dc, err := workersConverter(append(os.Environ(), cfg.WorkerEnv...)); err != nil {
+		return rep, err
+	} else if dc != nil {
+		opts.DataConverter, opts.FailureConverter = dc, codec.FailureConverter(dc)
+	}
+	tc, err := client.Dial(opts)
 	if err != nil {
 		return rep, fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
 	}
@@ -590,6 +600,29 @@ func (r *run) checkout(ctx context.Context, c *checkout) {
 	if err := errors.Join(errs...); err != nil {
 		c.failure = "confirm: " + err.Error()
 	}
+}
+
+// workersConverter is the data converter of the payload codec keys the workers get (the
+// last PAYLOAD_CODEC_KEYS in their environment), or nil when they get none.
+func workersConverter(env []string) (converter.DataConverter, error) {
+	spec := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PAYLOAD_CODEC_KEYS="); ok {
+			spec = v
+		}
+	}
+	if spec != "" {
+		keys, err := codec.ParseKeys(spec)
+		if err != nil {
+			return nil, fmt.Errorf("PAYLOAD_CODEC_KEYS of the workers: %w", err)
+		}
+		c, err := codec.New(keys...)
+		if err != nil {
+			return nil, err
+		}
+		return codec.SealedOnlyDataConverter(c, nil), nil
+	}
+	return nil, nil
 }
 
 // settleParked finishes every payment parked as NEEDS_ATTENTION the two ways an operator
