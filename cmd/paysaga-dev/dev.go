@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/paysaga/paysaga/devstack"
 )
@@ -30,9 +34,16 @@ func runDev(ctx context.Context, args []string, logger *slog.Logger) error {
 	fs.StringVar(&cfg.TossClientKey, "toss-client-key", env("TOSS_CLIENT_KEY", ""), "Toss client key: the checkout page uses Toss's payment widget")
 	fs.IntVar(&cfg.Workers, "workers", envInt("PAYSAGA_WORKERS", cfg.Workers), "in-process workers; 0 runs none")
 	fs.StringVar(&cfg.OTLPEndpoint, "otlp-endpoint", env("OTEL_EXPORTER_OTLP_ENDPOINT", ""), "OpenTelemetry collector for traces (OTLP/gRPC); empty: no tracing")
+	allowLive := fs.Bool("allow-live-toss-key", env("PAYSAGA_ALLOW_LIVE_TOSS_KEY", "") == "true",
+		"run with a live_ Toss key, which moves real money (env PAYSAGA_ALLOW_LIVE_TOSS_KEY)")
+	allowRemote := fs.Bool("allow-non-loopback", env("PAYSAGA_ALLOW_NON_LOOPBACK", "") == "true",
+		"listen on addresses other machines reach (env PAYSAGA_ALLOW_NON_LOOPBACK)")
 	securityFlags(fs, &cfg)
 	_ = fs.Parse(args) // ExitOnError: a bad flag has exited already
 	cfg.Logger = logger
+	if err := checkDevExposure(cfg, *allowLive, *allowRemote); err != nil {
+		return err
+	}
 
 	fmt.Println("paysaga dev stack starting (the first build takes a few minutes)…")
 	stack, err := devstack.Start(ctx, cfg)
@@ -52,6 +63,30 @@ Ctrl-C stops it.
 	<-ctx.Done()
 	fmt.Println("stopping…")
 	stack.Close()
+	return nil
+}
+
+// checkDevExposure refuses the two ways a dev stack could hurt: a live_ Toss key moves real
+// money, and the dev stack hands tokens (operators' too) and the payload codec to anyone who
+// asks, so it must not be reachable from other machines. Each needs its flag to say so.
+func checkDevExposure(cfg devstack.Config, allowLive, allowRemote bool) error {
+	if strings.HasPrefix(cfg.TossSecretKey, "live_") && !allowLive {
+		return errors.New("refusing a live_ Toss key: the dev stack hands out tokens to anyone and would move real money; " +
+			"use a test_ key, or pass -allow-live-toss-key if you mean it")
+	}
+	if allowRemote {
+		return nil
+	}
+	for _, a := range []struct{ setting, addr string }{{"API_ADDR", cfg.APIAddr}, {"SIM_ADDR", cfg.SimAddr}} {
+		host, _, err := net.SplitHostPort(a.addr)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", a.setting, a.addr, err)
+		}
+		if ip, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !ip.IsLoopback()) {
+			return fmt.Errorf("refusing %s=%s: the dev stack hands out tokens and opens payloads for anyone who reaches it; "+
+				"listen on 127.0.0.1, or pass -allow-non-loopback if you mean it", a.setting, a.addr)
+		}
+	}
 	return nil
 }
 
