@@ -122,8 +122,15 @@ func events(t *testing.T, c *checkout, orderID string) []paysaga.PaymentEvent {
 }
 
 // expireOrder moves a CREATED order to EXPIRED in the database directly, so that the test
-// need not wait for the expiry Schedule's sweep (a minute apart, 30 minutes of age).
+// need not wait for the expiry Schedule's sweep (a minute apart, 45 minutes of age).
 func expireOrder(t *testing.T, c *checkout, orderID string) {
+	t.Helper()
+	updateOrderRow(t, c, "UPDATE orders SET status = 'EXPIRED' WHERE order_id = $1 AND status = 'CREATED'", orderID)
+}
+
+// updateOrderRow runs one UPDATE of one order's row on the stack's app database, behind
+// the service's back, and fails the test unless exactly that row changed. orderID is $1.
+func updateOrderRow(t *testing.T, c *checkout, query, orderID string, args ...any) {
 	t.Helper()
 	driver, dsn := "sqlite", "file:"+filepath.Join(c.stack.DataDir, "paysaga.db")+"?_pragma=busy_timeout(10000)"
 	if c.stack.DatabaseURL != "" {
@@ -134,13 +141,12 @@ func expireOrder(t *testing.T, c *checkout, orderID string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	q := "UPDATE orders SET status = 'EXPIRED' WHERE order_id = $1 AND status = 'CREATED'"
-	res, err := db.Exec(q, orderID)
+	res, err := db.Exec(query, append([]any{orderID}, args...)...)
 	if err != nil {
-		t.Fatalf("expire %s: %v", orderID, err)
+		t.Fatalf("update %s: %v", orderID, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("expire %s: %d rows", orderID, n)
+		t.Fatalf("update %s: %d rows", orderID, n)
 	}
 }
 

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"slices"
 	"testing"
@@ -122,16 +121,5 @@ func TestExpiry_CustomerUsesTossWindowsToTheEnd_PaidNotExpired(t *testing.T) {
 // backdateOrder makes the order look created age ago to everything that reads the database.
 func backdateOrder(t *testing.T, c *checkout, orderID string, age time.Duration) {
 	t.Helper()
-	db, err := sql.Open("pgx", c.stack.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	res, err := db.Exec("UPDATE orders SET created_at = $1 WHERE order_id = $2", time.Now().UTC().Add(-age), orderID)
-	if err != nil {
-		t.Fatalf("backdate %s: %v", orderID, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("backdate %s: %d rows", orderID, n)
-	}
+	updateOrderRow(t, c, "UPDATE orders SET created_at = $2 WHERE order_id = $1", orderID, time.Now().UTC().Add(-age))
 }
